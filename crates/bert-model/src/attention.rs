@@ -1,0 +1,101 @@
+//! Self-attention with the padding mask: HF `BertSelfAttention` (eager path),
+//! `BertSelfOutput` and `BertAttention`.
+
+use burn::module::Module;
+use burn::nn::{Dropout, DropoutConfig, LayerNorm, Linear};
+use burn::tensor::Tensor;
+use burn::tensor::activation::softmax;
+
+use crate::config::BertConfig;
+use crate::vars::Vars;
+use crate::Result;
+
+#[derive(Module, Debug)]
+pub struct BertSelfAttention {
+    pub query: Linear,
+    pub key: Linear,
+    pub value: Linear,
+    pub dropout: Dropout,
+    #[module(skip)]
+    num_heads: usize,
+    #[module(skip)]
+    head_dim: usize,
+}
+
+impl BertSelfAttention {
+    pub(crate) fn new(vars: &Vars, c: &BertConfig) -> Result<Self> {
+        let h = c.hidden_size;
+        Ok(Self {
+            query: vars.linear("query", h, h)?,
+            key: vars.linear("key", h, h)?,
+            value: vars.linear("value", h, h)?,
+            dropout: DropoutConfig::new(c.attention_probs_dropout_prob).init(),
+            num_heads: c.num_attention_heads,
+            head_dim: c.head_dim(),
+        })
+    }
+
+    /// `[batch, seq, hidden]` → `[batch, heads, seq, head_dim]`.
+    fn split_heads(&self, x: Tensor<3>) -> Tensor<4> {
+        let [b, s, _] = x.dims();
+        x.reshape([b, s, self.num_heads, self.head_dim]).swap_dims(1, 2)
+    }
+
+    /// `mask_bias`: `[batch, 1, 1, seq]`, 0 where attended and the dtype's minimum where padded
+    /// (HF `get_extended_attention_mask`).
+    pub fn forward(&self, hidden: Tensor<3>, mask_bias: Tensor<4>) -> Tensor<3> {
+        let [b, s, h] = hidden.dims();
+        let q = self.split_heads(self.query.forward(hidden.clone()));
+        let k = self.split_heads(self.key.forward(hidden.clone()));
+        let v = self.split_heads(self.value.forward(hidden));
+        let scale = 1.0 / (self.head_dim as f64).sqrt();
+        let scores = q.matmul(k.swap_dims(2, 3)).mul_scalar(scale) + mask_bias;
+        let probs = self.dropout.forward(softmax(scores, 3));
+        probs.matmul(v).swap_dims(1, 2).reshape([b, s, h])
+    }
+}
+
+/// HF `BertSelfOutput`: dense → dropout → LayerNorm(x + residual).
+#[derive(Module, Debug)]
+pub struct BertSelfOutput {
+    pub dense: Linear,
+    pub LayerNorm: LayerNorm,
+    pub dropout: Dropout,
+}
+
+impl BertSelfOutput {
+    pub(crate) fn new(vars: &Vars, c: &BertConfig) -> Result<Self> {
+        Ok(Self {
+            dense: vars.linear("dense", c.hidden_size, c.hidden_size)?,
+            LayerNorm: vars.layer_norm("LayerNorm", c.hidden_size, c.layer_norm_eps)?,
+            dropout: DropoutConfig::new(c.hidden_dropout_prob).init(),
+        })
+    }
+
+    pub fn forward(&self, x: Tensor<3>, residual: Tensor<3>) -> Tensor<3> {
+        let x = self.dropout.forward(self.dense.forward(x));
+        self.LayerNorm.forward(x + residual)
+    }
+}
+
+/// HF `BertAttention`: `self` is a Rust keyword, so the field is `self_attn` and the
+/// loader maps it to HF's `attention.self.*`.
+#[derive(Module, Debug)]
+pub struct BertAttention {
+    pub self_attn: BertSelfAttention,
+    pub output: BertSelfOutput,
+}
+
+impl BertAttention {
+    pub(crate) fn new(vars: &Vars, c: &BertConfig) -> Result<Self> {
+        Ok(Self {
+            self_attn: BertSelfAttention::new(&vars.pp("self"), c)?,
+            output: BertSelfOutput::new(&vars.pp("output"), c)?,
+        })
+    }
+
+    pub fn forward(&self, hidden: Tensor<3>, mask_bias: Tensor<4>) -> Tensor<3> {
+        let ctx = self.self_attn.forward(hidden.clone(), mask_bias);
+        self.output.forward(ctx, hidden)
+    }
+}

@@ -1,0 +1,198 @@
+//! Reading HF weight files into a name → tensor table, with HF's key normalisation
+//! (`PreTrainedModel._fix_state_dict_key_on_load`: legacy `gamma`/`beta` → `weight`/`bias`)
+//! and the base-model prefix (`bert.`) made optional, as `from_pretrained` does.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use safetensors::{Dtype, SafeTensors};
+
+use crate::{Error, Result};
+
+/// One tensor from a checkpoint, already converted to f32.
+#[derive(Debug)]
+pub(crate) struct Entry {
+    /// The key as it is written in the file (for messages).
+    pub key: String,
+    pub shape: Vec<usize>,
+    pub values: Vec<f32>,
+}
+
+/// The tensors of one checkpoint, keyed by their normalised name (no `bert.` prefix).
+#[derive(Debug)]
+pub struct Checkpoint {
+    path: PathBuf,
+    entries: BTreeMap<String, Entry>,
+    /// Normalised names handed out so far, to report the unused ones as HF does.
+    used: Mutex<BTreeSet<String>>,
+}
+
+impl Checkpoint {
+    /// Reads a `.safetensors` file.
+    pub fn from_safetensors(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref().to_path_buf();
+        let bytes = std::fs::read(&path).map_err(|source| Error::Read {
+            path: path.clone(),
+            source,
+        })?;
+        Self::from_safetensors_bytes(&bytes, path)
+    }
+
+    /// Parses safetensors bytes; `path` is only used in messages.
+    pub fn from_safetensors_bytes(bytes: &[u8], path: PathBuf) -> Result<Self> {
+        let st = SafeTensors::deserialize(bytes).map_err(|e| Error::Safetensors {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
+        let mut entries = BTreeMap::new();
+        for (key, view) in st.tensors() {
+            // `position_ids` is a buffer (I64 arange), not a weight; HF ignores it on load.
+            if key.ends_with("position_ids") {
+                continue;
+            }
+            let values = decode(view.dtype(), view.data()).ok_or_else(|| Error::Dtype {
+                path: path.clone(),
+                key: key.clone(),
+                dtype: format!("{:?}", view.dtype()),
+            })?;
+            let name = normalise(&key);
+            entries.insert(
+                name,
+                Entry {
+                    key,
+                    shape: view.shape().to_vec(),
+                    values,
+                },
+            );
+        }
+        Ok(Self {
+            path,
+            entries,
+            used: Mutex::new(BTreeSet::new()),
+        })
+    }
+
+    /// Adds the tensors of another file (a shard, or a separately stored head).
+    pub fn extend(&mut self, other: Checkpoint) {
+        self.entries.extend(other.entries);
+    }
+
+    /// Reads every shard listed in an HF `model.safetensors.index.json`.
+    pub fn from_safetensors_index(index: impl AsRef<Path>) -> Result<Self> {
+        let index = index.as_ref();
+        let bad = |message: String| Error::Safetensors {
+            path: index.to_path_buf(),
+            message,
+        };
+        let text = std::fs::read_to_string(index).map_err(|source| Error::Read {
+            path: index.to_path_buf(),
+            source,
+        })?;
+        let json: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| bad(format!("index is not JSON: {e}")))?;
+        let map = json["weight_map"]
+            .as_object()
+            .ok_or_else(|| bad("no `weight_map` object".into()))?;
+        let shards: BTreeSet<&str> = map.values().filter_map(|v| v.as_str()).collect();
+        let dir = index.parent().unwrap_or(Path::new("."));
+        let mut all: Option<Checkpoint> = None;
+        for shard in shards {
+            let ckpt = Self::from_safetensors(dir.join(shard))?;
+            match &mut all {
+                Some(a) => a.extend(ckpt),
+                None => all = Some(ckpt),
+            }
+        }
+        let mut all = all.ok_or_else(|| bad("`weight_map` lists no files".into()))?;
+        all.path = index.to_path_buf();
+        Ok(all)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Whether a normalised name is present.
+    pub fn contains(&self, name: &str) -> bool {
+        self.entries.contains_key(name)
+    }
+
+    /// Takes a tensor by normalised name, checking its shape.
+    pub(crate) fn take(&self, name: &str, shape: &[usize]) -> Result<&Entry> {
+        let entry = self.entries.get(name).ok_or_else(|| Error::MissingKey {
+            path: self.path.clone(),
+            key: name.to_string(),
+        })?;
+        if entry.shape != shape {
+            return Err(Error::Shape {
+                path: self.path.clone(),
+                key: entry.key.clone(),
+                expected: shape.to_vec(),
+                found: entry.shape.clone(),
+            });
+        }
+        if let Ok(mut used) = self.used.lock() {
+            used.insert(name.to_string());
+        }
+        Ok(entry)
+    }
+
+    /// Keys in the file that no module asked for (e.g. a pre-training head), as written.
+    pub fn unused_keys(&self) -> Vec<String> {
+        let used = self.used.lock().map(|u| u.clone()).unwrap_or_default();
+        self.entries
+            .iter()
+            .filter(|(n, _)| !used.contains(*n))
+            .map(|(_, e)| e.key.clone())
+            .collect()
+    }
+}
+
+/// `bert.encoder.layer.0.attention.output.LayerNorm.gamma` → `encoder.layer.0.attention.output.LayerNorm.weight`.
+fn normalise(key: &str) -> String {
+    let key = key.strip_prefix("bert.").unwrap_or(key);
+    if let Some(stem) = key.strip_suffix(".gamma") {
+        format!("{stem}.weight")
+    } else if let Some(stem) = key.strip_suffix(".beta") {
+        format!("{stem}.bias")
+    } else {
+        key.to_string()
+    }
+}
+
+fn decode(dtype: Dtype, data: &[u8]) -> Option<Vec<f32>> {
+    let words = |n: usize| data.chunks_exact(n);
+    Some(match dtype {
+        Dtype::F32 => words(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect(),
+        Dtype::F16 => words(2)
+            .map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32())
+            .collect(),
+        Dtype::BF16 => words(2)
+            .map(|b| half::bf16::from_le_bytes([b[0], b[1]]).to_f32())
+            .collect(),
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_normalised_like_hf() {
+        assert_eq!(normalise("bert.embeddings.LayerNorm.gamma"), "embeddings.LayerNorm.weight");
+        assert_eq!(normalise("encoder.layer.1.output.LayerNorm.beta"), "encoder.layer.1.output.LayerNorm.bias");
+        assert_eq!(normalise("classifier.weight"), "classifier.weight");
+    }
+
+    #[test]
+    fn garbage_is_a_clear_error() {
+        let e = Checkpoint::from_safetensors_bytes(b"not a safetensors file", "x.safetensors".into())
+            .unwrap_err();
+        assert!(matches!(e, Error::Safetensors { .. }), "{e}");
+        assert!(e.to_string().contains("x.safetensors"));
+    }
+}

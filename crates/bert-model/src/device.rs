@@ -1,0 +1,111 @@
+//! Picking a device by backend name. Which backends exist is decided by cargo features
+//! (`flex` by default, `tch`, `wgpu`); the model code is the same on all of them.
+//! Always pick explicitly: burn's `Device::default()` prefers a GPU backend when one is
+//! compiled in, so a `wgpu` build would silently run on a software rasteriser.
+
+use std::fmt;
+use std::str::FromStr;
+
+use burn::tensor::Device;
+
+/// A backend this build may have compiled in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// burn-flex: pure-Rust CPU, no set-up.
+    Flex,
+    /// libtorch CPU (or CUDA with `tch-cuda:N`).
+    Tch,
+    /// libtorch CUDA device N.
+    TchCuda(usize),
+    /// wgpu on the best adapter (Vulkan/Metal/DX12; lavapipe on a CPU-only Linux box).
+    Wgpu,
+}
+
+impl Backend {
+    /// The backends compiled into this build, the default first.
+    pub fn compiled() -> Vec<Backend> {
+        let mut v = Vec::new();
+        if cfg!(feature = "flex") {
+            v.push(Backend::Flex);
+        }
+        if cfg!(feature = "tch") {
+            v.push(Backend::Tch);
+        }
+        if cfg!(feature = "wgpu") {
+            v.push(Backend::Wgpu);
+        }
+        v
+    }
+
+    /// `flex` when compiled in, else the first compiled backend.
+    pub fn default_compiled() -> Option<Backend> {
+        Self::compiled().into_iter().next()
+    }
+
+    /// The burn device for this backend, or an error naming the feature to enable.
+    pub fn device(self) -> Result<Device, String> {
+        match self {
+            #[cfg(feature = "flex")]
+            Backend::Flex => Ok(Device::flex()),
+            #[cfg(feature = "tch")]
+            #[allow(deprecated)] // burn-tch is deprecated upstream but is our libtorch path
+            Backend::Tch => Ok(Device::libtorch()),
+            #[cfg(feature = "tch")]
+            #[allow(deprecated)]
+            Backend::TchCuda(i) => Ok(Device::libtorch_cuda(i)),
+            #[cfg(feature = "wgpu")]
+            Backend::Wgpu => Ok(Device::wgpu(burn::tensor::DeviceKind::DefaultDevice)),
+            #[allow(unreachable_patterns)]
+            other => Err(format!(
+                "backend `{other}` is not compiled into this build; rebuild with `--features {}` \
+                 (compiled: {})",
+                other.feature(),
+                Self::compiled()
+                    .iter()
+                    .map(|b| b.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+        }
+    }
+
+    fn feature(self) -> &'static str {
+        match self {
+            Backend::Flex => "flex",
+            Backend::Tch | Backend::TchCuda(_) => "tch",
+            Backend::Wgpu => "wgpu",
+        }
+    }
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Backend::Flex => f.write_str("flex"),
+            Backend::Tch => f.write_str("tch"),
+            Backend::TchCuda(i) => write!(f, "tch-cuda:{i}"),
+            Backend::Wgpu => f.write_str("wgpu"),
+        }
+    }
+}
+
+impl FromStr for Backend {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "flex" | "cpu" => Ok(Backend::Flex),
+            "tch" | "libtorch" => Ok(Backend::Tch),
+            "wgpu" => Ok(Backend::Wgpu),
+            _ => match s.strip_prefix("tch-cuda:").or(s.strip_prefix("cuda:")) {
+                Some(i) => i
+                    .parse()
+                    .map(Backend::TchCuda)
+                    .map_err(|_| format!("bad CUDA index in backend {s:?}")),
+                None => Err(format!(
+                    "unknown backend {s:?} (expected flex, tch, tch-cuda:N or wgpu)"
+                )),
+            },
+        }
+    }
+}

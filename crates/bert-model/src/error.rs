@@ -1,0 +1,43 @@
+//! The one error type of this crate: every variant names the file and, where there is one, the key.
+
+use std::path::PathBuf;
+
+/// What can go wrong reading a config, loading weights or writing an export.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: invalid config: {message}")]
+    Config { path: PathBuf, message: String },
+    #[error("{path}: not a valid safetensors file: {message}")]
+    Safetensors { path: PathBuf, message: String },
+    #[error("{path}: missing weight `{key}`")]
+    MissingKey { path: PathBuf, key: String },
+    #[error("{path}: weight `{key}` has shape {found:?}, the config needs {expected:?}")]
+    Shape {
+        path: PathBuf,
+        key: String,
+        expected: Vec<usize>,
+        found: Vec<usize>,
+    },
+    #[error("{path}: weight `{key}` has dtype {dtype}; only F32, F16 and BF16 are supported")]
+    Dtype {
+        path: PathBuf,
+        key: String,
+        dtype: String,
+    },
+    #[error("{dir}: no model weights (looked for model.safetensors)")]
+    NoWeights { dir: PathBuf },
+    #[error("invalid input: {0}")]
+    Input(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,108 @@
+//! One transformer block: HF `BertIntermediate`, `BertOutput`, `BertLayer`.
+
+use burn::module::Module;
+use burn::nn::{Dropout, DropoutConfig, LayerNorm, Linear};
+use burn::tensor::Tensor;
+use burn::tensor::activation::{gelu, gelu_approximate, relu, silu, tanh};
+
+use crate::attention::BertAttention;
+use crate::config::{BertConfig, HiddenAct};
+use crate::vars::Vars;
+use crate::Result;
+
+/// HF `BertIntermediate`: dense → activation (`ACT2FN[hidden_act]`).
+#[derive(Module, Debug)]
+pub struct BertIntermediate {
+    pub dense: Linear,
+    #[module(skip)]
+    act: HiddenAct,
+}
+
+impl BertIntermediate {
+    pub(crate) fn new(vars: &Vars, c: &BertConfig) -> Result<Self> {
+        Ok(Self {
+            dense: vars.linear("dense", c.hidden_size, c.intermediate_size)?,
+            act: c.hidden_act,
+        })
+    }
+
+    pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
+        let x = self.dense.forward(x);
+        match self.act {
+            HiddenAct::Gelu => gelu(x),
+            HiddenAct::GeluTanh => gelu_approximate(x),
+            HiddenAct::Relu => relu(x),
+            HiddenAct::Silu => silu(x),
+            HiddenAct::Tanh => tanh(x),
+        }
+    }
+}
+
+/// HF `BertOutput`: dense → dropout → LayerNorm(x + residual).
+#[derive(Module, Debug)]
+pub struct BertOutput {
+    pub dense: Linear,
+    pub LayerNorm: LayerNorm,
+    pub dropout: Dropout,
+}
+
+impl BertOutput {
+    pub(crate) fn new(vars: &Vars, c: &BertConfig) -> Result<Self> {
+        Ok(Self {
+            dense: vars.linear("dense", c.intermediate_size, c.hidden_size)?,
+            LayerNorm: vars.layer_norm("LayerNorm", c.hidden_size, c.layer_norm_eps)?,
+            dropout: DropoutConfig::new(c.hidden_dropout_prob).init(),
+        })
+    }
+
+    pub fn forward(&self, x: Tensor<3>, residual: Tensor<3>) -> Tensor<3> {
+        let x = self.dropout.forward(self.dense.forward(x));
+        self.LayerNorm.forward(x + residual)
+    }
+}
+
+/// HF `BertLayer`.
+#[derive(Module, Debug)]
+pub struct BertLayer {
+    pub attention: BertAttention,
+    pub intermediate: BertIntermediate,
+    pub output: BertOutput,
+}
+
+impl BertLayer {
+    pub(crate) fn new(vars: &Vars, c: &BertConfig) -> Result<Self> {
+        Ok(Self {
+            attention: BertAttention::new(&vars.pp("attention"), c)?,
+            intermediate: BertIntermediate::new(&vars.pp("intermediate"), c)?,
+            output: BertOutput::new(&vars.pp("output"), c)?,
+        })
+    }
+
+    pub fn forward(&self, hidden: Tensor<3>, mask_bias: Tensor<4>) -> Tensor<3> {
+        let attn = self.attention.forward(hidden, mask_bias);
+        let inter = self.intermediate.forward(attn.clone());
+        self.output.forward(inter, attn)
+    }
+}
+
+/// HF `BertEncoder`: the stack of layers.
+#[derive(Module, Debug)]
+pub struct BertEncoder {
+    pub layer: Vec<BertLayer>,
+}
+
+impl BertEncoder {
+    pub(crate) fn new(vars: &Vars, c: &BertConfig) -> Result<Self> {
+        let layer = (0..c.num_hidden_layers)
+            .map(|i| BertLayer::new(&vars.pp(&format!("layer.{i}")), c))
+            .collect::<Result<_>>()?;
+        Ok(Self { layer })
+    }
+
+    pub fn forward(&self, mut hidden: Tensor<3>, mask_bias: Tensor<4>) -> Tensor<3> {
+        for layer in &self.layer {
+            hidden = layer.forward(hidden, mask_bias.clone());
+        }
+        hidden
+    }
+}

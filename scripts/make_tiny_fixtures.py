@@ -1,0 +1,90 @@
+#!/usr/bin/env python
+"""Parity fixtures for a tiny random BERT, written by PyTorch + transformers.
+
+Run with the reference harness's pinned versions (../shared/reference/README.md:
+torch 2.9.0, transformers 4.57.6), e.g. `cargo xtask fixtures`:
+
+    python scripts/make_tiny_fixtures.py fixtures/tiny
+
+For each problem type (single_label_classification, multi_label_classification,
+regression) it writes `<out>/<problem>/` holding an HF model directory (config.json,
+model.safetensors) and `reference.safetensors` with:
+  input_ids, attention_mask, token_type_ids   I64 [batch, seq] (padded rows, pair rows)
+  labels                                      I64 [batch] | F32 [batch, n] | F32 [batch]
+  last_hidden_state, pooler_output, logits    F32
+  loss                                        F32 [1]
+  grad.<hf key>                               F32, d loss / d parameter after one backward
+All in float32 on CPU, dropout probabilities 0 so the backward is deterministic.
+"""
+import json
+import os
+import sys
+
+import torch
+from safetensors.torch import save_file
+from transformers import BertConfig, BertForSequenceClassification
+
+OUT = sys.argv[1] if len(sys.argv) > 1 else "fixtures/tiny"
+torch.set_num_threads(1)
+
+BATCH, SEQ = 3, 9
+# row 0: full length; row 1: padded after 5 tokens; row 2: a pair (type ids 1) padded after 7
+IDS = [
+    [2, 17, 33, 45, 8, 91, 12, 64, 3],
+    [2, 5, 77, 21, 3, 0, 0, 0, 0],
+    [2, 40, 41, 3, 55, 56, 3, 0, 0],
+]
+MASK = [[1] * 9, [1] * 5 + [0] * 4, [1] * 7 + [0] * 2]
+TYPES = [[0] * 9, [0] * 9, [0, 0, 0, 0, 1, 1, 1, 0, 0]]
+
+PROBLEMS = {
+    "single_label_classification": (3, torch.tensor([2, 0, 1])),
+    "multi_label_classification": (3, torch.tensor([[1.0, 0.0, 1.0], [0.0, 0.0, 0.0], [0.0, 1.0, 1.0]])),
+    "regression": (1, torch.tensor([0.5, -1.25, 2.0])),
+}
+
+
+def main():
+    for problem, (num_labels, labels) in PROBLEMS.items():
+        torch.manual_seed(1234)
+        config = BertConfig(
+            vocab_size=100, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+            intermediate_size=37, hidden_act="gelu", hidden_dropout_prob=0.0,
+            attention_probs_dropout_prob=0.0, max_position_embeddings=40, type_vocab_size=2,
+            initializer_range=0.2, layer_norm_eps=1e-12, num_labels=num_labels, problem_type=problem,
+        )
+        model = BertForSequenceClassification(config)
+        # LayerNorm weights are 1/0 at init; perturb them so their gradients and the affine
+        # part are really exercised.
+        with torch.no_grad():
+            for name, p in model.named_parameters():
+                if "LayerNorm" in name:
+                    p.add_(torch.randn_like(p) * 0.1)
+        model.train()  # dropout is 0, so train mode only matters for the autograd graph
+        ids, mask, types = (torch.tensor(x) for x in (IDS, MASK, TYPES))
+        out = model(input_ids=ids, attention_mask=mask, token_type_ids=types, labels=labels,
+                    output_hidden_states=True)
+        out.loss.backward()
+        base = model.bert(input_ids=ids, attention_mask=mask, token_type_ids=types)
+        d = os.path.join(OUT, problem)
+        os.makedirs(d, exist_ok=True)
+        model.save_pretrained(d, safe_serialization=True)
+        ref = {
+            "input_ids": ids, "attention_mask": mask, "token_type_ids": types,
+            "labels": labels.clone(),
+            "last_hidden_state": base.last_hidden_state.detach(),
+            "pooler_output": base.pooler_output.detach(),
+            "logits": out.logits.detach(),
+            "loss": out.loss.detach().reshape(1),
+        }
+        for name, p in model.named_parameters():
+            ref["grad." + name] = p.grad.detach().clone()
+        save_file({k: v.contiguous() for k, v in ref.items()}, os.path.join(d, "reference.safetensors"),
+                  metadata={"torch": torch.__version__, "transformers": __import__("transformers").__version__})
+        print(problem, "loss", float(out.loss))
+    with open(os.path.join(OUT, "README.md"), "w") as f:
+        f.write("Written by `scripts/make_tiny_fixtures.py` (see its docstring); do not edit.\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,122 @@
+//! A tiny random BERT against PyTorch (fixtures from `scripts/make_tiny_fixtures.py`):
+//! hidden states, pooled output, logits, the loss of each problem type, and the gradient of
+//! every parameter after one backward pass. Tolerances 1e-5 forward, 1e-4 gradients.
+
+use bert_e2e::{assert_close, device, fixtures, read_reference, values, RefTensor};
+use bert_model::export::named_gradients;
+use bert_model::{BertForSequenceClassification, BertInput, Labels, ProblemType};
+use burn::module::Param;
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use std::collections::HashMap;
+
+const FWD_TOL: f32 = 1e-5;
+const GRAD_TOL: f32 = 1e-4;
+
+fn input(r: &HashMap<String, RefTensor>, device: &Device) -> BertInput {
+    let ids = &r["input_ids"];
+    let (b, s) = (ids.shape[0], ids.shape[1]);
+    BertInput::from_ids(
+        b,
+        s,
+        ids.as_i64(),
+        r["attention_mask"].as_i64(),
+        r["token_type_ids"].as_i64(),
+        device,
+    )
+    .unwrap()
+}
+
+fn labels(problem: ProblemType, t: &RefTensor, device: &Device) -> Labels {
+    match problem {
+        ProblemType::SingleLabelClassification => Labels::Class(Tensor::<1, Int>::from_data(
+            TensorData::new(t.as_i64(), [t.shape[0]]),
+            device,
+        )),
+        ProblemType::MultiLabelClassification => Labels::MultiHot(Tensor::from_data(
+            TensorData::new(t.as_f32(), [t.shape[0], t.shape[1]]),
+            device,
+        )),
+        ProblemType::Regression => {
+            Labels::Value(Tensor::from_data(TensorData::new(t.as_f32(), [t.shape[0]]), device))
+        }
+    }
+}
+
+fn check(problem: ProblemType, dir_name: &str) {
+    let dir = fixtures().join("tiny").join(dir_name);
+    let r = read_reference(&dir.join("reference.safetensors"));
+    let device = device().autodiff();
+    let model = BertForSequenceClassification::from_pretrained(&dir, &device).unwrap();
+    assert_eq!(model.config.problem_type(), problem);
+
+    let base = model.bert.forward(input(&r, &device));
+    assert_close("last_hidden_state", &values(base.last_hidden_state), &r["last_hidden_state"].as_f32(), FWD_TOL);
+    assert_close("pooler_output", &values(base.pooler_output), &r["pooler_output"].as_f32(), FWD_TOL);
+
+    let out = model
+        .forward_with_labels(input(&r, &device), labels(problem, &r["labels"], &device))
+        .unwrap();
+    assert_close("logits", &values(out.logits), &r["logits"].as_f32(), FWD_TOL);
+    let loss = out.loss.unwrap();
+    assert_close("loss", &values(loss.clone()), &r["loss"].as_f32(), FWD_TOL);
+
+    let grads = loss.backward();
+    let ours = named_gradients(&model, &grads);
+    let want: Vec<&String> = r.keys().filter(|k| k.starts_with("grad.")).collect();
+    assert_eq!(ours.len(), want.len(), "gradient count: ours {:?}", ours.keys());
+    for key in want {
+        let name = key.trim_start_matches("grad.");
+        let got = ours.get(name).unwrap_or_else(|| panic!("no gradient for {name}"));
+        assert_eq!(got.shape, r[key].shape, "{name}: shape");
+        assert_close(&format!("grad {name}"), &got.values, &r[key].as_f32(), GRAD_TOL);
+    }
+}
+
+#[test]
+fn single_label_matches_pytorch() {
+    check(ProblemType::SingleLabelClassification, "single_label_classification");
+}
+
+#[test]
+fn multi_label_matches_pytorch() {
+    check(ProblemType::MultiLabelClassification, "multi_label_classification");
+}
+
+#[test]
+fn regression_matches_pytorch() {
+    check(ProblemType::Regression, "regression");
+}
+
+/// The comparison is sharp: a 1e-3 change of one LayerNorm weight breaks it.
+#[test]
+fn a_perturbed_weight_fails_parity() {
+    let dir = fixtures().join("tiny/single_label_classification");
+    let r = read_reference(&dir.join("reference.safetensors"));
+    let device = device();
+    let mut model = BertForSequenceClassification::from_pretrained(&dir, &device).unwrap();
+    let gamma = model.bert.embeddings.LayerNorm.gamma.val();
+    model.bert.embeddings.LayerNorm.gamma = Param::from_tensor(gamma.add_scalar(1e-3));
+    let logits = values(model.forward(input(&r, &device)));
+    let diff = bert_e2e::max_abs_diff(&logits, &r["logits"].as_f32());
+    assert!(diff > FWD_TOL, "perturbation not detected: max diff {diff:e}");
+}
+
+/// Dropout is active in training only: two training passes differ, eval passes agree.
+#[test]
+fn dropout_only_in_training() {
+    let dir = fixtures().join("tiny/single_label_classification");
+    let r = read_reference(&dir.join("reference.safetensors"));
+    let device = device().autodiff();
+    let mut config = bert_model::BertConfig::from_file(dir.join("config.json")).unwrap();
+    config.hidden_dropout_prob = 0.5;
+    let model = BertForSequenceClassification::from_pretrained_with_config(&dir, &config, &device).unwrap();
+    let a = values(model.forward(input(&r, &device)));
+    let b = values(model.forward(input(&r, &device)));
+    assert!(bert_e2e::max_abs_diff(&a, &b) > 1e-4, "dropout had no effect in training");
+    let eval = burn::module::Module::valid(&model);
+    let plain = device.clone().without_autodiff();
+    let c = values(eval.forward(input(&r, &plain)));
+    let d = values(eval.forward(input(&r, &plain)));
+    assert_eq!(c, d);
+}
+
