@@ -15,6 +15,9 @@ model.safetensors) and `reference.safetensors` with:
   loss                                        F32 [1]
   grad.<hf key>                               F32, d loss / d parameter after one backward
 All in float32 on CPU, dropout probabilities 0 so the backward is deterministic.
+Each directory also holds a 100-token WordPiece tokenizer (vocab.txt, tokenizer.json, ...)
+saved by BertTokenizerFast, and `predict_reference.jsonl`: texts of `predict_input.jsonl`
+run through that tokenizer (max_length 16) and the model one at a time, with their logits.
 """
 import json
 import os
@@ -44,6 +47,31 @@ PROBLEMS = {
 }
 
 
+WORDS = ("the a film movie good bad great dull plot acting was is not very really story "
+         "and but it of to i loved hated boring fun ending slow fast funny sad long short "
+         "cast music score scene scenes best worst ever seen".split())
+SUFFIXES = ["##s", "##ed", "##ing", "##ly", "##er"]
+PREDICT_TEXTS = [
+    {"text": "the film was great"},
+    {"text": "a dull , boring movie", "text_pair": "the ending was slow"},
+    {"text": "Loved it! Best scenes ever seen."},
+    {"text": "unknownword"},
+    {"text": "the acting was really really really very very very good and the music and the score and the cast were fun"},
+]
+
+
+def write_tokenizer(d):
+    from transformers import BertTokenizerFast
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ",", ".", "!", "?"] + WORDS + SUFFIXES
+    vocab += [f"w{i}" for i in range(100 - len(vocab))]
+    assert len(vocab) == 100
+    with open(os.path.join(d, "vocab.txt"), "w") as f:
+        f.write("\n".join(vocab) + "\n")
+    tok = BertTokenizerFast(os.path.join(d, "vocab.txt"), do_lower_case=True)
+    tok.save_pretrained(d)
+    return tok
+
+
 def main():
     for problem, (num_labels, labels) in PROBLEMS.items():
         torch.manual_seed(1234)
@@ -53,6 +81,9 @@ def main():
             attention_probs_dropout_prob=0.0, max_position_embeddings=40, type_vocab_size=2,
             initializer_range=0.2, layer_norm_eps=1e-12, num_labels=num_labels, problem_type=problem,
         )
+        if num_labels == 3:
+            config.id2label = {0: "negative", 1: "neutral", 2: "positive"}
+            config.label2id = {v: k for k, v in config.id2label.items()}
         model = BertForSequenceClassification(config)
         # LayerNorm weights are 1/0 at init; perturb them so their gradients and the affine
         # part are really exercised.
@@ -79,6 +110,17 @@ def main():
         }
         for name, p in model.named_parameters():
             ref["grad." + name] = p.grad.detach().clone()
+        tok = write_tokenizer(d)
+        model.eval()
+        with open(os.path.join(d, "predict_input.jsonl"), "w") as fi, \
+                open(os.path.join(d, "predict_reference.jsonl"), "w") as fo:
+            for row in PREDICT_TEXTS:
+                fi.write(json.dumps(row) + "\n")
+                enc = tok(row["text"], row.get("text_pair"), truncation=True, max_length=16, return_tensors="pt")
+                with torch.no_grad():
+                    logits = model(**enc).logits[0]
+                fo.write(json.dumps({"input_ids": enc["input_ids"][0].tolist(),
+                                     "logits": [float(x) for x in logits]}) + "\n")
         save_file({k: v.contiguous() for k, v in ref.items()}, os.path.join(d, "reference.safetensors"),
                   metadata={"torch": torch.__version__, "transformers": __import__("transformers").__version__})
         print(problem, "loss", float(out.loss))

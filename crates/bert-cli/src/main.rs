@@ -1,1 +1,29 @@
-fn main() {}
+//! `bert-cli`: a thin layer that parses arguments, validates them into a config and calls
+//! the libraries. The backend is chosen here (`--backend`), from those compiled in.
+
+mod args;
+mod model_dir;
+mod predict;
+
+use clap::Parser;
+
+fn main() {
+    let cli = args::Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let result = match cli.command {
+        args::Command::Predict(a) => predict::run(a),
+    };
+    if let Err(e) = result {
+        eprintln!("error: {e}");
+        for cause in e.chain().skip(1) {
+            eprintln!("  caused by: {cause}");
+        }
+        std::process::exit(1);
+    }
+}

@@ -1,0 +1,174 @@
+//! `bert-cli predict` end to end: logits against transformers on the tiny fixtures and on
+//! the real MiniLM with the reference head, and bad input failing cleanly.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures")
+}
+
+fn cli(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_bert-cli"))
+        .args(args)
+        .output()
+        .expect("run bert-cli")
+}
+
+fn jsonl(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn f32s(v: &Value) -> Vec<f32> {
+    v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect()
+}
+
+fn assert_close(what: &str, got: &[f32], want: &[f32], tol: f32) {
+    assert_eq!(got.len(), want.len(), "{what}");
+    for (g, w) in got.iter().zip(want) {
+        assert!((g - w).abs() <= tol, "{what}: got {got:?}, want {want:?}");
+    }
+}
+
+fn predict(model: &Path, input: &Path, out: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "predict",
+        "--model",
+        model.to_str().unwrap(),
+        "--input",
+        input.to_str().unwrap(),
+        "--output",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    cli(&args)
+}
+
+#[test]
+fn tiny_models_match_transformers() {
+    for problem in ["single_label_classification", "multi_label_classification", "regression"] {
+        let dir = fixtures().join("tiny").join(problem);
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("out.jsonl");
+        // Batch size 2 mixes short and long rows; max length 16 truncates the last row.
+        let o = predict(&dir, &dir.join("predict_input.jsonl"), &out, &["--batch-size", "2", "--max-length", "16"]);
+        assert!(o.status.success(), "{problem}: {}", String::from_utf8_lossy(&o.stderr));
+        let got = jsonl(&out);
+        let want = jsonl(&dir.join("predict_reference.jsonl"));
+        assert_eq!(got.len(), want.len());
+        for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+            assert_close(&format!("{problem} row {i}"), &f32s(&g["logits"]), &f32s(&w["logits"]), 1e-5);
+        }
+        match problem {
+            "single_label_classification" => {
+                let names = ["negative", "neutral", "positive"];
+                for (g, w) in got.iter().zip(&want) {
+                    let l = f32s(&w["logits"]);
+                    let best = (0..3).max_by(|a, b| l[*a].total_cmp(&l[*b])).unwrap();
+                    assert_eq!(g["label"], names[best]);
+                    let p = f32s(&g["probs"]);
+                    assert!((p.iter().sum::<f32>() - 1.0).abs() < 1e-5);
+                }
+            }
+            "regression" => assert!(got[0]["value"].is_number()),
+            _ => assert!(got[0]["labels"].is_array()),
+        }
+    }
+}
+
+#[test]
+fn csv_input_and_batch_size_do_not_change_results() {
+    let dir = fixtures().join("tiny/single_label_classification");
+    let tmp = tempfile::tempdir().unwrap();
+    let csv = tmp.path().join("in.csv");
+    std::fs::write(&csv, "text,text_pair\nthe film was great,\n\"a dull , boring movie\",the ending was slow\n").unwrap();
+    let (a, b) = (tmp.path().join("a.jsonl"), tmp.path().join("b.jsonl"));
+    assert!(predict(&dir, &csv, &a, &["--batch-size", "1"]).status.success());
+    assert!(predict(&dir, &csv, &b, &["--batch-size", "7"]).status.success());
+    let (a, b) = (jsonl(&a), jsonl(&b));
+    let want = jsonl(&dir.join("predict_reference.jsonl"));
+    for i in 0..2 {
+        assert_close("batch 1 vs 7", &f32s(&a[i]["logits"]), &f32s(&b[i]["logits"]), 1e-5);
+        assert_close("csv vs reference", &f32s(&a[i]["logits"]), &f32s(&want[i]["logits"]), 1e-5);
+    }
+}
+
+#[test]
+fn bad_input_fails_cleanly_and_keeps_old_output() {
+    let dir = fixtures().join("tiny/single_label_classification");
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out.jsonl");
+    std::fs::write(&out, "precious\n").unwrap();
+    let cases: Vec<(&str, &[u8], &str)> = vec![
+        ("no_text.jsonl", b"{\"text\": \"ok\"}\n{\"body\": \"x\"}\n", "no_text.jsonl:2"),
+        ("bad_utf8.jsonl", b"{\"text\": \"ok\"}\n{\"text\": \"\xff\xfe\"}\n", "bad_utf8.jsonl:2"),
+        ("bad.csv", b"text\n\"unbalanced\n", "bad.csv"),
+        ("nope.txt", b"hello\n", "unknown format"),
+    ];
+    for (name, body, needle) in cases {
+        let input = tmp.path().join(name);
+        std::fs::write(&input, body).unwrap();
+        let o = predict(&dir, &input, &out, &[]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{name}: {err}");
+        assert!(err.contains(needle), "{name}: {err}");
+        assert!(!err.contains("panicked"), "{name}: {err}");
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), "precious\n");
+    }
+    let o = predict(Path::new("/no/such/model"), &dir.join("predict_input.jsonl"), &out, &[]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("/no/such/model"), "{err}");
+    // A model dir whose config names an unknown activation.
+    let broken = tmp.path().join("broken");
+    std::fs::create_dir(&broken).unwrap();
+    for f in ["model.safetensors", "vocab.txt", "tokenizer_config.json"] {
+        std::fs::copy(dir.join(f), broken.join(f)).unwrap();
+    }
+    let cfg = std::fs::read_to_string(dir.join("config.json")).unwrap().replace("\"gelu\"", "\"gelu_wobbly\"");
+    std::fs::write(broken.join("config.json"), cfg).unwrap();
+    let o = predict(&broken, &dir.join("predict_input.jsonl"), &out, &[]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("config.json") && err.contains("gelu_wobbly"), "{err}");
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "precious\n");
+}
+
+/// The real MiniLM with the reference head, exported as an HF classification directory by
+/// our own `save_pretrained`, then run through the CLI on the parity sentences.
+#[test]
+fn minilm_directory_matches_transformers() {
+    use bert_model::checkpoint::Checkpoint;
+    let minilm = bert_assets::Store::from_env().fetch("all-minilm-l6-v2").unwrap();
+    let device = burn::tensor::Device::flex();
+    let config = bert_model::BertConfig::from_file(minilm.join("config.json")).unwrap();
+    let mut ckpt = Checkpoint::from_safetensors(minilm.join("model.safetensors")).unwrap();
+    ckpt.extend(Checkpoint::from_safetensors(fixtures().join("minilm/parity_classifier_head.safetensors")).unwrap());
+    let model = bert_model::BertForSequenceClassification::load(&config, &ckpt, &device).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("model");
+    model.save_pretrained(&dir).unwrap();
+    for f in ["tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json"] {
+        std::fs::copy(minilm.join(f), dir.join(f)).unwrap();
+    }
+    let reference: Value = serde_json::from_str(&std::fs::read_to_string(fixtures().join("minilm/parity_reference.json")).unwrap()).unwrap();
+    let examples = reference["examples"].as_array().unwrap();
+    let input = tmp.path().join("in.jsonl");
+    let lines: Vec<String> = examples
+        .iter()
+        .map(|e| serde_json::json!({"text": e["text"], "text_pair": e["text_pair"]}).to_string())
+        .collect();
+    std::fs::write(&input, lines.join("\n")).unwrap();
+    let out = tmp.path().join("out.jsonl");
+    let o = predict(&dir, &input, &out, &["--batch-size", "5"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    for (g, e) in jsonl(&out).iter().zip(examples) {
+        assert_close(e["text"].as_str().unwrap(), &f32s(&g["logits"]), &f32s(&e["logits"]), 1e-4);
+    }
+}
