@@ -1,1 +1,84 @@
-fn main() {}
+//! `cargo xtask …` (the cargo-xtask convention): project automation in Rust, run through
+//! the `xtask` alias in `.cargo/config.toml`. Cargo is invoked through `$CARGO`.
+
+mod fixtures;
+mod test;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "cargo xtask")]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Fetch the pinned real assets (all of them, or those named) into the cache.
+    FetchAssets {
+        names: Vec<String>,
+    },
+    /// Regenerate the PyTorch parity fixtures with the reference harness's pinned versions.
+    Fixtures(fixtures::Args),
+    /// Fetch assets, then run the whole test suite on each backend asked for.
+    Test(test::Args),
+}
+
+fn main() {
+    if let Err(e) = run() {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run() -> Result<()> {
+    match Cli::parse().command {
+        Cmd::FetchAssets { names } => fetch_assets(&names),
+        Cmd::Fixtures(args) => fixtures::run(args),
+        Cmd::Test(args) => test::run(args),
+    }
+}
+
+pub fn fetch_assets(names: &[String]) -> Result<()> {
+    let manifest = bert_assets::Manifest::builtin()?;
+    let names: Vec<String> = if names.is_empty() {
+        manifest.assets.iter().map(|a| a.name.clone()).collect()
+    } else {
+        names.to_vec()
+    };
+    let store = bert_assets::Store::from_env();
+    for name in names {
+        let dir = store.fetch(&name).with_context(|| format!("fetching `{name}`"))?;
+        println!("{name}: {}", dir.display());
+    }
+    Ok(())
+}
+
+/// The workspace root (xtask lives one level below it).
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+pub fn cargo() -> Command {
+    let mut c = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    c.current_dir(root());
+    c
+}
+
+/// Runs a command, failing with its rendering when it fails.
+pub fn status(mut cmd: Command) -> Result<()> {
+    eprintln!("$ {cmd:?}");
+    let st = cmd.status().with_context(|| format!("cannot run {cmd:?}"))?;
+    if !st.success() {
+        bail!("{cmd:?} failed ({st})");
+    }
+    Ok(())
+}

@@ -1,0 +1,59 @@
+//! `cargo xtask test`: the one test command (README, CI). Fetches the pinned assets once,
+//! then runs the workspace tests on each backend: flex always, `tch` when `LIBTORCH`
+//! points at a libtorch, `wgpu` when asked (it needs a Vulkan driver, e.g. Mesa lavapipe).
+
+use anyhow::{Result, bail};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Backends to test (flex, tch, wgpu); default: flex, plus tch when LIBTORCH is set.
+    #[arg(long = "backend", value_delimiter = ',')]
+    backends: Vec<String>,
+    /// Extra arguments for `cargo test` (after `--`), e.g. a test name filter.
+    #[arg(last = true)]
+    rest: Vec<String>,
+}
+
+pub fn run(args: Args) -> Result<()> {
+    crate::fetch_assets(&[])?;
+    let mut backends = args.backends.clone();
+    if backends.is_empty() {
+        backends.push("flex".into());
+        if std::env::var_os("LIBTORCH").is_some() {
+            backends.push("tch".into());
+        }
+    }
+    for backend in &backends {
+        let mut cmd = crate::cargo();
+        cmd.args(["test", "--workspace", "--locked"]);
+        match backend.as_str() {
+            "flex" => {}
+            "tch" => {
+                let Some(libtorch) = std::env::var_os("LIBTORCH") else {
+                    bail!("the tch backend needs LIBTORCH (see README: Backends)");
+                };
+                // The test binaries link libtorch dynamically.
+                let lib = std::path::PathBuf::from(libtorch).join("lib");
+                let mut path = std::ffi::OsString::from(lib);
+                if let Some(old) = std::env::var_os("LD_LIBRARY_PATH") {
+                    path.push(":");
+                    path.push(old);
+                }
+                cmd.env("LD_LIBRARY_PATH", path);
+                cmd.args(["--features", "bert-e2e/tch,bert-cli/tch"]);
+            }
+            "wgpu" => {
+                cmd.args(["--features", "bert-e2e/wgpu,bert-cli/wgpu"]);
+                // Without it the first kernels autotune for minutes on a software rasteriser.
+                cmd.env("CUBECL_AUTOTUNE_LEVEL", "minimal");
+            }
+            other => bail!("unknown backend `{other}` (flex, tch, wgpu)"),
+        }
+        cmd.env("BERT_TEST_BACKEND", backend).env("BERT_BACKEND", backend);
+        if !args.rest.is_empty() {
+            cmd.arg("--").args(&args.rest);
+        }
+        crate::status(cmd)?;
+    }
+    Ok(())
+}
