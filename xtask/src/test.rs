@@ -9,6 +9,10 @@ pub struct Args {
     /// Backends to test (flex, tch, wgpu); default: flex, plus tch when LIBTORCH is set.
     #[arg(long = "backend", value_delimiter = ',')]
     backends: Vec<String>,
+    /// Also run the tests that check our exports with Python transformers; needs
+    /// `BERT_REF_PYTHON` (a Python with the reference harness's pinned packages).
+    #[arg(long)]
+    python: bool,
     /// Extra arguments for `cargo test` (after `--`), e.g. a test name filter.
     #[arg(last = true)]
     rest: Vec<String>,
@@ -53,6 +57,14 @@ pub fn run(args: Args) -> Result<()> {
         if !args.rest.is_empty() {
             cmd.arg("--").args(&args.rest);
         }
+        crate::status(cmd)?;
+    }
+    if args.python {
+        if std::env::var_os("BERT_REF_PYTHON").is_none() {
+            bail!("--python needs BERT_REF_PYTHON");
+        }
+        let mut cmd = crate::cargo();
+        cmd.args(["test", "--locked", "-p", "bert-cli", "--test", "hf_roundtrip", "--", "--ignored"]);
         crate::status(cmd)?;
     }
     Ok(())

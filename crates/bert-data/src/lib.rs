@@ -10,6 +10,7 @@
 //! # Ok::<(), bert_data::Error>(())
 //! ```
 
+pub mod rotten_tomatoes;
 mod read;
 
 pub use read::{Columns, Format, Row, read_rows};
