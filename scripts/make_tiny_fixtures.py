@@ -72,6 +72,41 @@ def write_tokenizer(d):
     return tok
 
 
+def optimizer_reference():
+    """5 steps of HF's optimizer recipe on the single-label tiny model and fixture batch:
+    AdamW (eps 1e-8, weight decay 0.1 except biases and LayerNorm, as Trainer groups them),
+    get_linear_schedule_with_warmup(warmup 2, total 5), clip_grad_norm_(max_norm 0.5).
+    Writes optimizer_reference.safetensors: loss.<k>, grad_norm.<k>, and the final param.<name>."""
+    from transformers import get_linear_schedule_with_warmup
+    from transformers.trainer_pt_utils import get_parameter_names
+    from transformers.pytorch_utils import ALL_LAYERNORM_LAYERS
+    d = os.path.join(OUT, "single_label_classification")
+    model = BertForSequenceClassification.from_pretrained(d).train()
+    decay = [n for n in get_parameter_names(model, ALL_LAYERNORM_LAYERS) if "bias" not in n]
+    groups = [
+        {"params": [p for n, p in model.named_parameters() if n in decay], "weight_decay": 0.1},
+        {"params": [p for n, p in model.named_parameters() if n not in decay], "weight_decay": 0.0},
+    ]
+    opt = torch.optim.AdamW(groups, lr=1e-2, betas=(0.9, 0.999), eps=1e-8)
+    sched = get_linear_schedule_with_warmup(opt, num_warmup_steps=2, num_training_steps=5)
+    ids, mask, types = (torch.tensor(x) for x in (IDS, MASK, TYPES))
+    labels = PROBLEMS["single_label_classification"][1]
+    ref = {}
+    for k in range(5):
+        out = model(input_ids=ids, attention_mask=mask, token_type_ids=types, labels=labels)
+        out.loss.backward()
+        norm = torch.nn.utils.clip_grad_norm_(model.parameters(), 0.5)
+        opt.step()
+        sched.step()
+        opt.zero_grad()
+        ref[f"loss.{k}"] = out.loss.detach().reshape(1)
+        ref[f"grad_norm.{k}"] = norm.detach().reshape(1)
+    for n, p in model.named_parameters():
+        ref["param." + n] = p.detach().clone()
+    save_file({k: v.contiguous() for k, v in ref.items()}, os.path.join(d, "optimizer_reference.safetensors"))
+    print("optimizer losses", [float(ref[f"loss.{k}"]) for k in range(5)])
+
+
 def main():
     for problem, (num_labels, labels) in PROBLEMS.items():
         torch.manual_seed(1234)
@@ -124,6 +159,7 @@ def main():
         save_file({k: v.contiguous() for k, v in ref.items()}, os.path.join(d, "reference.safetensors"),
                   metadata={"torch": torch.__version__, "transformers": __import__("transformers").__version__})
         print(problem, "loss", float(out.loss))
+    optimizer_reference()
     with open(os.path.join(OUT, "README.md"), "w") as f:
         f.write("Written by `scripts/make_tiny_fixtures.py` (see its docstring); do not edit.\n")
 

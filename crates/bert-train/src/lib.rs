@@ -1,5 +1,64 @@
-//! The generic training loop (to come, issue 4): a trait for "a model that makes a loss and
-//! predictions from a batch", HF `Trainer` semantics (AdamW with eps 1e-8 and no decay on
-//! biases/LayerNorm, linear/cosine/constant schedules with warmup, global-norm clipping,
-//! averaging gradient accumulation), evaluation with metrics, atomic checkpoints and resume.
-//! It knows nothing about BERT.
+//! A generic training loop for burn classifiers with HF `Trainer` semantics. It knows nothing
+//! about BERT: a model is reached through [`Classifier`], data through [`Dataset`].
+//!
+//! What is HF's and how it is done here (see README): AdamW is burn's, with HF's epsilon
+//! (1e-8) and a second parameter group without weight decay for biases and norm weights;
+//! gradient clipping is by the *global* norm (burn's clips per tensor); the learning-rate
+//! schedules are HF's `get_*_schedule_with_warmup` formulas.
+
+mod args;
+mod clip;
+mod metrics;
+mod optim;
+mod sampler;
+mod schedule;
+mod trainer;
+
+pub use args::{EvalStrategy, SchedulerType, TrainingArgs};
+pub use clip::clip_grad_norm;
+pub use metrics::{ClassificationMetrics, classification_metrics};
+pub use optim::hf_adamw;
+pub use sampler::shuffled;
+pub use schedule::lr_lambda;
+pub use trainer::{LogEntry, TrainOutput, Trainer};
+
+use burn::module::Module;
+use burn::tensor::{Device, Tensor};
+
+/// What one forward pass of a classifier gives the trainer.
+#[derive(Debug, Clone)]
+pub struct StepOutput {
+    /// The mean loss of the batch, `[1]`.
+    pub loss: Tensor<1>,
+    /// `[batch, num_labels]`.
+    pub logits: Tensor<2>,
+}
+
+/// A model the trainer can train: a batch in, loss and logits out.
+pub trait Classifier: Module + Clone {
+    type Batch;
+    fn step(&self, batch: Self::Batch) -> StepOutput;
+}
+
+/// Examples the trainer can batch. `batch` builds tensors on the device it is given (the
+/// autodiff device for training, the plain one for evaluation).
+pub trait Dataset {
+    type Batch;
+    fn len(&self) -> usize;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// The class id of example `i`, for metrics.
+    fn label(&self, i: usize) -> usize;
+    fn batch(&self, indices: &[usize], device: &Device) -> Self::Batch;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("invalid training arguments: {0}")]
+    Args(String),
+    #[error("the training loss became {0} at step {1}")]
+    NonFinite(f32, usize),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
