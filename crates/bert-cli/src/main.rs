@@ -4,6 +4,8 @@
 mod args;
 mod model_dir;
 mod predict;
+mod task;
+mod train;
 
 use clap::Parser;
 
@@ -18,6 +20,7 @@ fn main() {
         .init();
     let result = match cli.command {
         args::Command::Predict(a) => predict::run(a),
+        args::Command::Train(a) => train::run(a),
     };
     if let Err(e) = result {
         eprintln!("error: {e}");

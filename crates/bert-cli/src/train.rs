@@ -1,0 +1,315 @@
+//! `bert-cli train`: the HF fine-tuning tutorial as one command. Reads the data, tokenizes it
+//! once, fine-tunes with `bert-train`, and writes an HF directory plus run_glue-style results.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use bert_data::{Columns, read_rows};
+use bert_model::ProblemType;
+use bert_model::export::write_atomic;
+use bert_tokenizer::{BertTokenizer, EncodeOptions, Input, Padding};
+use bert_train::{Dataset, EvalStrategy, LogEntry, SchedulerType, Trainer, TrainingArgs};
+use serde_json::json;
+
+use crate::args::TrainArgs;
+use crate::model_dir;
+use crate::task::{BertTask, TokenizedSet};
+
+/// Texts and labels of one split, before tokenization.
+#[derive(Debug, Default)]
+struct Split {
+    texts: Vec<(String, Option<String>)>,
+    labels: Vec<usize>,
+}
+
+pub fn run(args: TrainArgs) -> Result<()> {
+    let targs = training_args(&args)?;
+    let device = model_dir::device(args.backend.backend.as_deref())?;
+    let dir = model_dir::resolve(&args.model)?;
+    let (names, mut train, mut eval) = load_data(&args)?;
+    if let Some(n) = args.train_limit {
+        train.texts.truncate(n);
+        train.labels.truncate(n);
+    }
+    if let Some(n) = args.eval_limit {
+        eval.texts.truncate(n);
+        eval.labels.truncate(n);
+    }
+    eprintln!(
+        "data: {} training and {} validation examples, labels {:?}",
+        train.labels.len(),
+        eval.labels.len(),
+        names
+    );
+
+    let mut config = bert_model::BertConfig::from_file(dir.join("config.json"))?;
+    config.set_labels(&names);
+    config.problem_type = Some(ProblemType::SingleLabelClassification);
+    if args.max_length < 3 || args.max_length > config.max_position_embeddings {
+        bail!("--max-length must be between 3 and {}", config.max_position_embeddings);
+    }
+    let tokenizer = BertTokenizer::from_dir(&dir)?;
+    let started = Instant::now();
+    let train_set = tokenize(&tokenizer, &train, args.max_length)?;
+    let eval_set = tokenize(&tokenizer, &eval, args.max_length)?;
+    let truncated = train_set.input_ids.iter().filter(|r| r.len() >= args.max_length).count();
+    eprintln!(
+        "tokenized in {:.1}s; {truncated} training examples reach --max-length {}",
+        started.elapsed().as_secs_f64(),
+        args.max_length
+    );
+
+    // HF `set_seed` before `from_pretrained`: the fresh head's init is seeded too.
+    let train_device = device.clone().autodiff();
+    train_device.seed(args.seed);
+    let model = bert_model::BertForSequenceClassification::from_pretrained_with_config(&dir, &config, &train_device)?;
+    let trainer = Trainer::new(targs.clone(), device.clone(), names.len())?;
+    let total = targs.total_steps(train_set.len());
+    eprintln!("training: {total} steps of batch {} on {}", targs.per_device_train_batch_size, backend_name(&args));
+
+    let mut metrics_rows = Vec::new();
+    let mut last = (Instant::now(), 0usize);
+    let out = trainer.train(BertTask { model }, &train_set, (!eval_set.is_empty()).then_some(&eval_set), |e: &LogEntry| {
+        report(e, total, targs.per_device_train_batch_size, &mut last);
+        metrics_rows.push(serde_json::to_string(e).unwrap_or_default());
+    })?;
+
+    // The final evaluation: the one the strategy already ran at the last step, else a new one.
+    let last_eval = out.log_history.last().filter(|e| e.step == out.global_step && e.eval.is_some());
+    let (metrics, eval_loss) = match (last_eval, eval_set.is_empty()) {
+        (_, true) => (None, None),
+        (Some(e), false) => (e.eval.clone(), e.eval_loss),
+        (None, false) => {
+            let (m, l) = trainer.evaluate(&out.model, &eval_set);
+            (Some(m), Some(l))
+        }
+    };
+    save(&args, &dir, &out, metrics.as_ref(), eval_loss, &targs, &metrics_rows, &names)?;
+
+    eprintln!(
+        "\ntrained {} steps in {:.1}s ({:.1} examples/s), mean training loss {:.4}",
+        out.global_step, out.train_runtime_s, out.train_examples_per_s, out.train_loss
+    );
+    if let Some(m) = &metrics {
+        eprintln!("validation: accuracy {:.4}, macro F1 {:.4}, loss {:.4}", m.accuracy, m.f1_macro, eval_loss.unwrap_or(0.0));
+        eprintln!("confusion matrix (rows: true, columns: predicted), labels {names:?}:");
+        for (name, row) in names.iter().zip(&m.confusion) {
+            eprintln!("  {name:>12} {row:?}");
+        }
+    }
+    println!("model saved to {}", args.output_dir.display());
+    Ok(())
+}
+
+fn backend_name(args: &TrainArgs) -> String {
+    args.backend.backend.clone().unwrap_or_else(|| {
+        bert_model::device::Backend::default_compiled().map(|b| b.to_string()).unwrap_or_default()
+    })
+}
+
+fn report(e: &LogEntry, total: usize, batch: usize, last: &mut (Instant, usize)) {
+    if let Some(loss) = e.loss {
+        let dt = last.0.elapsed().as_secs_f64();
+        let rate = (e.step - last.1) as f64 * batch as f64 / dt.max(1e-9);
+        *last = (Instant::now(), e.step);
+        eprintln!(
+            "step {}/{total} epoch {:.2} loss {loss:.4} lr {:.3e} grad_norm {:.3} | {rate:.1} examples/s",
+            e.step,
+            e.epoch,
+            e.learning_rate.unwrap_or(0.0),
+            e.grad_norm.unwrap_or(0.0)
+        );
+    }
+    if let Some(m) = &e.eval {
+        eprintln!(
+            "eval at step {} (epoch {:.2}): accuracy {:.4} macro F1 {:.4} loss {:.4}",
+            e.step,
+            e.epoch,
+            m.accuracy,
+            m.f1_macro,
+            e.eval_loss.unwrap_or(0.0)
+        );
+    }
+}
+
+fn training_args(a: &TrainArgs) -> Result<TrainingArgs> {
+    let t = TrainingArgs {
+        learning_rate: a.learning_rate,
+        weight_decay: a.weight_decay,
+        max_grad_norm: a.max_grad_norm,
+        num_train_epochs: a.epochs,
+        max_steps: a.max_steps,
+        lr_scheduler_type: match a.lr_scheduler_type.as_str() {
+            "cosine" => SchedulerType::Cosine,
+            "constant" => SchedulerType::Constant,
+            "constant_with_warmup" => SchedulerType::ConstantWithWarmup,
+            _ => SchedulerType::Linear,
+        },
+        warmup_steps: a.warmup_steps,
+        warmup_ratio: a.warmup_ratio,
+        per_device_train_batch_size: a.batch_size,
+        per_device_eval_batch_size: a.eval_batch_size,
+        seed: a.seed,
+        eval_strategy: match a.eval_strategy.as_str() {
+            "no" => EvalStrategy::No,
+            "steps" => EvalStrategy::Steps,
+            _ => EvalStrategy::Epoch,
+        },
+        eval_steps: a.eval_steps,
+        logging_steps: a.logging_steps,
+        ..TrainingArgs::default()
+    };
+    t.validate().map_err(anyhow::Error::msg)?;
+    Ok(t)
+}
+
+/// Label names and the two splits, from the built-in dataset or from files.
+fn load_data(args: &TrainArgs) -> Result<(Vec<String>, Split, Split)> {
+    let Some(train_file) = &args.train_file else {
+        if args.dataset != "rotten-tomatoes" {
+            bail!("unknown dataset `{}` (built in: rotten-tomatoes)", args.dataset);
+        }
+        let s = bert_data::rotten_tomatoes::load()?;
+        let split = |rows: Vec<bert_data::rotten_tomatoes::Snippet>| Split {
+            labels: rows.iter().map(|r| r.label).collect(),
+            texts: rows.into_iter().map(|r| (r.text, None)).collect(),
+        };
+        let names = bert_data::rotten_tomatoes::LABELS.iter().map(|s| s.to_string()).collect();
+        return Ok((names, split(s.train), split(s.validation)));
+    };
+    let cols = Columns {
+        text: args.text_column.clone(),
+        text_pair: args.text_pair_column.clone(),
+        label: args.label_column.clone(),
+        require_label: true,
+    };
+    let train_rows = read_rows(train_file, &cols)?;
+    if train_rows.is_empty() {
+        bail!("{}: no examples", train_file.display());
+    }
+    // HF run_glue: `label_list = sorted(set(labels))` (numbers sorted as numbers).
+    let set: BTreeSet<String> = train_rows.iter().filter_map(|r| r.label.clone()).collect();
+    let mut names: Vec<String> = set.into_iter().collect();
+    if names.iter().all(|n| n.parse::<i64>().is_ok()) {
+        names.sort_by_key(|n| n.parse::<i64>().unwrap_or(0));
+    }
+    if names.len() < 2 {
+        bail!("{}: the training data has {} distinct label(s); classification needs 2 or more", train_file.display(), names.len());
+    }
+    let to_split = |path: &Path, rows: Vec<bert_data::Row>| -> Result<Split> {
+        let mut s = Split::default();
+        for r in rows {
+            let label = r.label.unwrap_or_default();
+            let id = names.iter().position(|n| *n == label).with_context(|| {
+                format!("{}:{}: label `{label}` is not among the training labels {names:?}", path.display(), r.line)
+            })?;
+            if r.text.trim().is_empty() {
+                bail!("{}:{}: empty text", path.display(), r.line);
+            }
+            s.texts.push((r.text, r.text_pair));
+            s.labels.push(id);
+        }
+        Ok(s)
+    };
+    let train = to_split(train_file, train_rows)?;
+    let eval = match &args.validation_file {
+        Some(p) => to_split(p, read_rows(p, &cols)?)?,
+        None => Split::default(),
+    };
+    Ok((names, train, eval))
+}
+
+fn tokenize(tok: &BertTokenizer, split: &Split, max_length: usize) -> Result<TokenizedSet> {
+    let opts = EncodeOptions::default().max_length(max_length).padding(Padding::None);
+    let mut set = TokenizedSet {
+        pad_id: tok.pad_id(),
+        labels: split.labels.clone(),
+        ..TokenizedSet::default()
+    };
+    for chunk in split.texts.chunks(1024) {
+        let inputs: Vec<Input> = chunk.iter().map(|(t, p)| Input { text: t, pair: p.as_deref() }).collect();
+        let enc = tok.encode_batch(&inputs, &opts)?;
+        set.input_ids.extend(enc.input_ids);
+        set.token_type_ids.extend(enc.token_type_ids);
+    }
+    Ok(set)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn save(
+    args: &TrainArgs,
+    model_dir: &Path,
+    out: &bert_train::TrainOutput<BertTask>,
+    metrics: Option<&bert_train::ClassificationMetrics>,
+    eval_loss: Option<f64>,
+    targs: &TrainingArgs,
+    metrics_rows: &[String],
+    names: &[String],
+) -> Result<()> {
+    let dir = &args.output_dir;
+    out.model.model.save_pretrained(dir)?;
+    for f in ["tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json"] {
+        let src = model_dir.join(f);
+        if src.is_file() {
+            let bytes = std::fs::read(&src).with_context(|| format!("cannot read {}", src.display()))?;
+            write_atomic(&dir.join(f), &bytes)?;
+        }
+    }
+    let epoch = out.log_history.last().map_or(0.0, |e| e.epoch);
+    let train_results = json!({
+        "epoch": epoch,
+        "global_step": out.global_step,
+        "train_loss": out.train_loss,
+        "train_runtime": out.train_runtime_s,
+        "train_samples_per_second": out.train_examples_per_s,
+    });
+    let eval_results = metrics.map(|m| {
+        json!({
+            "epoch": epoch,
+            "eval_accuracy": m.accuracy,
+            "eval_f1_macro": m.f1_macro,
+            "eval_f1_micro": m.f1_micro,
+            "eval_precision_macro": m.precision_macro,
+            "eval_recall_macro": m.recall_macro,
+            "eval_matthews_correlation": m.matthews_correlation,
+            "eval_f1_per_class": names.iter().cloned().zip(m.f1_per_class.iter().map(|f| json!(f))).collect::<serde_json::Map<String, serde_json::Value>>(),
+            "eval_confusion_matrix": m.confusion,
+            "eval_loss": eval_loss,
+        })
+    });
+    let mut all = train_results.as_object().cloned().unwrap_or_default();
+    if let Some(e) = eval_results.as_ref().and_then(|e| e.as_object()) {
+        all.extend(e.clone());
+    }
+    let state = json!({
+        "global_step": out.global_step,
+        "epoch": epoch,
+        "num_train_epochs": targs.num_train_epochs,
+        "log_history": out.log_history,
+    });
+    let run_config = json!({
+        "model": args.model,
+        "dataset": if args.train_file.is_some() { serde_json::Value::Null } else { json!(args.dataset) },
+        "train_file": args.train_file,
+        "validation_file": args.validation_file,
+        "max_length": args.max_length,
+        "train_limit": args.train_limit,
+        "eval_limit": args.eval_limit,
+        "backend": backend_name(args),
+        "training_args": targs,
+    });
+    let pretty = |v: &serde_json::Value| serde_json::to_vec_pretty(v).unwrap_or_default();
+    write_atomic(&dir.join("train_results.json"), &pretty(&train_results))?;
+    if let Some(e) = &eval_results {
+        write_atomic(&dir.join("eval_results.json"), &pretty(e))?;
+    }
+    write_atomic(&dir.join("all_results.json"), &pretty(&serde_json::Value::Object(all)))?;
+    write_atomic(&dir.join("trainer_state.json"), &pretty(&state))?;
+    write_atomic(&dir.join("run_config.json"), &pretty(&run_config))?;
+    let mut lines = metrics_rows.join("\n");
+    lines.push('\n');
+    write_atomic(&dir.join("metrics.jsonl"), lines.as_bytes())?;
+    Ok(())
+}
