@@ -1,9 +1,8 @@
 //! `bert-cli predict`: batched inference with dynamic padding, results in input order.
 
-use std::io::Write;
-
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use bert_data::{Columns, read_rows};
+use bert_model::export::write_atomic;
 use bert_model::{BertInput, ProblemType};
 use bert_tokenizer::{EncodeOptions, Input};
 use serde_json::json;
@@ -96,14 +95,4 @@ fn argmax(x: &[f32]) -> usize {
         .enumerate()
         .fold((0, f32::NEG_INFINITY), |best, (i, v)| if *v > best.1 { (i, *v) } else { best })
         .0
-}
-
-/// Writes through a temporary file beside `path` and a rename: a failure leaves the old file.
-fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
-    let name = path.file_name().context("--output has no file name")?.to_string_lossy();
-    let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
-    let mut f = std::fs::File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
-    f.write_all(bytes).and_then(|()| f.sync_all()).with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
 }
