@@ -36,8 +36,14 @@ pub fn run(args: Args) -> Result<()> {
                 let Some(libtorch) = std::env::var_os("LIBTORCH") else {
                     bail!("the tch backend needs LIBTORCH (see README: Backends)");
                 };
-                // The test binaries link libtorch dynamically.
-                let lib = std::path::PathBuf::from(libtorch).join("lib");
+                // The test binaries link libtorch dynamically. The real library directory, not
+                // a view of symlinks: libtorch finds its CUDA helper libraries (cupti, cudart)
+                // through `$ORIGIN`-relative run paths.
+                let view = std::path::PathBuf::from(libtorch).join("lib");
+                let lib = std::fs::canonicalize(view.join("libtorch_cpu.so"))
+                    .ok()
+                    .and_then(|p| p.parent().map(std::path::Path::to_path_buf))
+                    .unwrap_or(view);
                 let mut path = std::ffi::OsString::from(lib);
                 if let Some(old) = std::env::var_os("LD_LIBRARY_PATH") {
                     path.push(":");

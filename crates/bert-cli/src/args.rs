@@ -48,14 +48,21 @@ pub struct PredictArgs {
     /// Default: 128, or the model's max_position_embeddings when that is smaller.
     #[arg(long)]
     pub max_length: Option<usize>,
-    /// Column holding the text (default: run_glue's rules).
+    #[command(flatten)]
+    pub columns: ColumnArgs,
+    #[command(flatten)]
+    pub backend: BackendArgs,
+}
+
+/// Which columns of an input file hold the texts (default: run_glue's rules).
+#[derive(Debug, Args)]
+pub struct ColumnArgs {
+    /// Column holding the text.
     #[arg(long)]
     pub text_column: Option<String>,
     /// Column holding the second text of a pair.
     #[arg(long)]
     pub text_pair_column: Option<String>,
-    #[command(flatten)]
-    pub backend: BackendArgs,
 }
 
 #[derive(Debug, Args)]
@@ -71,10 +78,8 @@ pub struct TrainArgs {
     pub train_file: Option<PathBuf>,
     #[arg(long, requires = "train_file")]
     pub validation_file: Option<PathBuf>,
-    #[arg(long)]
-    pub text_column: Option<String>,
-    #[arg(long)]
-    pub text_pair_column: Option<String>,
+    #[command(flatten)]
+    pub columns: ColumnArgs,
     #[arg(long, default_value = "label")]
     pub label_column: String,
     /// Where the fine-tuned model (HF format) and the results go.

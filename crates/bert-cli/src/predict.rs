@@ -25,8 +25,8 @@ pub fn run(args: PredictArgs) -> Result<()> {
         );
     }
     let cols = Columns {
-        text: args.text_column.clone(),
-        text_pair: args.text_pair_column.clone(),
+        text: args.columns.text_column.clone(),
+        text_pair: args.columns.text_pair_column.clone(),
         ..Columns::default()
     };
     let rows = read_rows(&args.input, &cols)?;

@@ -180,8 +180,8 @@ fn load_data(args: &TrainArgs) -> Result<(Vec<String>, Split, Split)> {
         return Ok((names, split(s.train), split(s.validation)));
     };
     let cols = Columns {
-        text: args.text_column.clone(),
-        text_pair: args.text_pair_column.clone(),
+        text: args.columns.text_column.clone(),
+        text_pair: args.columns.text_pair_column.clone(),
         label: args.label_column.clone(),
         require_label: true,
     };

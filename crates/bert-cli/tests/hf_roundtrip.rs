@@ -4,24 +4,15 @@
 //! The other direction (directories written by `save_pretrained` in Python, read here) is
 //! what every fixture under `fixtures/tiny/` already is.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 use std::process::Command;
+
+use common::{f32s, fixtures, jsonl};
 
 use bert_model::checkpoint::Checkpoint;
 use bert_model::{BertConfig, BertForSequenceClassification};
-use serde_json::Value;
-
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures")
-}
-
-fn jsonl(path: &Path) -> Vec<Value> {
-    std::fs::read_to_string(path).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
-}
-
-fn f32s(v: &Value) -> Vec<f32> {
-    v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect()
-}
 
 /// Runs `bert-cli predict` and the Python script on the same export and input; compares.
 fn compare(dir: &Path, input: &Path, max_length: usize, tol: f32) {

@@ -1,40 +1,13 @@
 //! `bert-cli predict` end to end: logits against transformers on the tiny fixtures and on
 //! the real MiniLM with the reference head, and bad input failing cleanly.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
+use std::path::Path;
+use std::process::Output;
+
+use common::{assert_close, cli, f32s, fixtures, jsonl};
 use serde_json::Value;
-
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures")
-}
-
-fn cli(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_bert-cli"))
-        .args(args)
-        .output()
-        .expect("run bert-cli")
-}
-
-fn jsonl(path: &Path) -> Vec<Value> {
-    std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
-
-fn f32s(v: &Value) -> Vec<f32> {
-    v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect()
-}
-
-fn assert_close(what: &str, got: &[f32], want: &[f32], tol: f32) {
-    assert_eq!(got.len(), want.len(), "{what}");
-    for (g, w) in got.iter().zip(want) {
-        assert!((g - w).abs() <= tol, "{what}: got {got:?}, want {want:?}");
-    }
-}
 
 fn predict(model: &Path, input: &Path, out: &Path, extra: &[&str]) -> Output {
     let mut args = vec![

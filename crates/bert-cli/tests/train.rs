@@ -2,14 +2,12 @@
 //! hundred Rotten Tomatoes sentences lowers the loss, writes run_glue-style results, and the
 //! output directory loads back for prediction. Plus bad training data failing cleanly.
 
+mod common;
+
 use std::path::Path;
-use std::process::{Command, Output};
 
+use common::cli;
 use serde_json::Value;
-
-fn cli(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_bert-cli")).args(args).output().expect("run bert-cli")
-}
 
 fn json(path: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))).unwrap()
@@ -54,7 +52,7 @@ fn short_real_fine_tune_learns_and_reloads() {
 #[test]
 fn bad_training_data_fails_cleanly() {
     let tmp = tempfile::tempdir().unwrap();
-    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/tiny/single_label_classification");
+    let model = common::fixtures().join("tiny/single_label_classification");
     let train = tmp.path().join("train.csv");
     std::fs::write(&train, "text,label\ngood film,pos\nbad film,neg\n").unwrap();
     let cases: Vec<(&str, &str, &str)> = vec![
