@@ -15,7 +15,8 @@ model.safetensors) and `reference.safetensors` with:
   loss                                        F32 [1]
   grad.<hf key>                               F32, d loss / d parameter after one backward
 All in float32 on CPU, dropout probabilities 0 so the backward is deterministic.
-Each directory also holds a 100-token WordPiece tokenizer (vocab.txt, tokenizer.json, ...)
+The single-label directory also holds the weights as `pytorch_model.bin` (torch.save of the
+state dict). Each directory also holds a 100-token WordPiece tokenizer (vocab.txt, tokenizer.json, ...)
 saved by BertTokenizerFast, and `predict_reference.jsonl`: texts of `predict_input.jsonl`
 run through that tokenizer (max_length 16) and the model one at a time, with their logits.
 """
@@ -145,6 +146,9 @@ def main():
         }
         for name, p in model.named_parameters():
             ref["grad." + name] = p.grad.detach().clone()
+        if problem == "single_label_classification":
+            # The same weights as a pickled state dict, for the pytorch_model.bin loader.
+            torch.save(model.state_dict(), os.path.join(d, "pytorch_model.bin"))
         tok = write_tokenizer(d)
         model.eval()
         with open(os.path.join(d, "predict_input.jsonl"), "w") as fi, \

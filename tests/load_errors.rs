@@ -151,3 +151,16 @@ fn export_round_trips_with_hf_keys() {
     assert_eq!(back.config.labels(), model.config.labels());
     assert_close("round trip", &values(back.forward(input())), &reference_logits(), 1e-6);
 }
+
+#[test]
+fn pytorch_model_bin_loads_and_corrupt_bin_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    for f in ["config.json", "pytorch_model.bin"] {
+        std::fs::copy(tiny().join(f), dir.path().join(f)).unwrap();
+    }
+    let logits = values(load(dir.path()).unwrap().forward(input()));
+    assert_close("logits from pytorch_model.bin", &logits, &reference_logits(), 1e-5);
+    std::fs::write(dir.path().join("pytorch_model.bin"), b"PK\x03\x04 not really a zip").unwrap();
+    let msg = load(dir.path()).unwrap_err().to_string();
+    assert!(msg.contains("pytorch_model.bin"), "{msg}");
+}

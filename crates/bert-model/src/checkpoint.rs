@@ -45,32 +45,69 @@ impl Checkpoint {
             path: path.clone(),
             message: e.to_string(),
         })?;
-        let mut entries = BTreeMap::new();
+        let mut ckpt = Self::empty(path);
         for (key, view) in st.tensors() {
-            // `position_ids` is a buffer (I64 arange), not a weight; HF ignores it on load.
+            let dtype = match view.dtype() {
+                Dtype::F32 => Some(Float::F32),
+                Dtype::F16 => Some(Float::F16),
+                Dtype::BF16 => Some(Float::BF16),
+                _ => None,
+            };
+            ckpt.insert(key, dtype, format!("{:?}", view.dtype()), view.shape().to_vec(), view.data())?;
+        }
+        Ok(ckpt)
+    }
+
+    /// Reads a PyTorch `pytorch_model.bin` (a pickled state dict, zip or legacy format)
+    /// without Python, through burn's `pytorch-reader`.
+    pub fn from_pytorch(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref().to_path_buf();
+        let bad = |message: String| Error::Pytorch {
+            path: path.clone(),
+            message,
+        };
+        let reader = pytorch_reader::PytorchReader::new(&path).map_err(|e| bad(e.to_string()))?;
+        let mut ckpt = Self::empty(path.clone());
+        for (key, t) in reader.into_tensors() {
+            use pytorch_reader::DType as P;
+            let dtype = match t.dtype() {
+                P::F32 => Some(Float::F32),
+                P::F16 => Some(Float::F16),
+                P::BF16 => Some(Float::BF16),
+                _ => None,
+            };
+            // Buffers such as `position_ids` are skipped before their bytes are read.
             if key.ends_with("position_ids") {
                 continue;
             }
-            let values = decode(view.dtype(), view.data()).ok_or_else(|| Error::Dtype {
-                path: path.clone(),
-                key: key.clone(),
-                dtype: format!("{:?}", view.dtype()),
-            })?;
-            let name = normalise(&key);
-            entries.insert(
-                name,
-                Entry {
-                    key,
-                    shape: view.shape().to_vec(),
-                    values,
-                },
-            );
+            let bytes = t.read().map_err(|e| bad(e.to_string()))?;
+            ckpt.insert(key, dtype, format!("{:?}", t.dtype()), t.shape().to_vec(), &bytes)?;
         }
-        Ok(Self {
+        Ok(ckpt)
+    }
+
+    fn empty(path: PathBuf) -> Self {
+        Self {
             path,
-            entries,
+            entries: BTreeMap::new(),
             used: Mutex::new(BTreeSet::new()),
-        })
+        }
+    }
+
+    /// Adds one tensor under its normalised name.
+    fn insert(&mut self, key: String, dtype: Option<Float>, dtype_name: String, shape: Vec<usize>, data: &[u8]) -> Result<()> {
+        // `position_ids` is a buffer (I64 arange), not a weight; HF ignores it on load.
+        if key.ends_with("position_ids") {
+            return Ok(());
+        }
+        let values = dtype.map(|d| decode(d, data)).ok_or_else(|| Error::Dtype {
+            path: self.path.clone(),
+            key: key.clone(),
+            dtype: dtype_name,
+        })?;
+        let name = normalise(&key);
+        self.entries.insert(name, Entry { key, shape, values });
+        Ok(())
     }
 
     /// Adds the tensors of another file (a shard, or a separately stored head).
@@ -161,20 +198,23 @@ fn normalise(key: &str) -> String {
     }
 }
 
-fn decode(dtype: Dtype, data: &[u8]) -> Option<Vec<f32>> {
+/// The float types a checkpoint may store weights in; all are widened to f32.
+#[derive(Debug, Clone, Copy)]
+enum Float {
+    F32,
+    F16,
+    BF16,
+}
+
+/// Little-endian bytes (safetensors; pytorch-reader gives native order, little on every
+/// platform we build for) to f32.
+fn decode(dtype: Float, data: &[u8]) -> Vec<f32> {
     let words = |n: usize| data.chunks_exact(n);
-    Some(match dtype {
-        Dtype::F32 => words(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect(),
-        Dtype::F16 => words(2)
-            .map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32())
-            .collect(),
-        Dtype::BF16 => words(2)
-            .map(|b| half::bf16::from_le_bytes([b[0], b[1]]).to_f32())
-            .collect(),
-        _ => return None,
-    })
+    match dtype {
+        Float::F32 => words(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect(),
+        Float::F16 => words(2).map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32()).collect(),
+        Float::BF16 => words(2).map(|b| half::bf16::from_le_bytes([b[0], b[1]]).to_f32()).collect(),
+    }
 }
 
 #[cfg(test)]

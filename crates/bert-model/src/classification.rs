@@ -69,10 +69,16 @@ impl BertForSequenceClassification {
         device: &Device,
     ) -> Result<Self> {
         let dir = dir.as_ref();
+        // As `from_pretrained`: safetensors first, then a sharded index, then the pickle.
         let weights = dir.join("model.safetensors");
         let index = dir.join("model.safetensors.index.json");
+        let pickle = dir.join("pytorch_model.bin");
         if index.is_file() && !weights.is_file() {
             let ckpt = Checkpoint::from_safetensors_index(&index)?;
+            return Self::load(config, &ckpt, device);
+        }
+        if pickle.is_file() && !weights.is_file() {
+            let ckpt = Checkpoint::from_pytorch(&pickle)?;
             return Self::load(config, &ckpt, device);
         }
         if !weights.is_file() {

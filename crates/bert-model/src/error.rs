@@ -19,6 +19,8 @@ pub enum Error {
     Config { path: PathBuf, message: String },
     #[error("{path}: not a valid safetensors file: {message}")]
     Safetensors { path: PathBuf, message: String },
+    #[error("{path}: not a readable PyTorch checkpoint: {message}")]
+    Pytorch { path: PathBuf, message: String },
     #[error("{path}: missing weight `{key}`")]
     MissingKey { path: PathBuf, key: String },
     #[error("{path}: weight `{key}` has shape {found:?}, the config needs {expected:?}")]
@@ -34,7 +36,7 @@ pub enum Error {
         key: String,
         dtype: String,
     },
-    #[error("{dir}: no model weights (looked for model.safetensors)")]
+    #[error("{dir}: no model weights (looked for model.safetensors, model.safetensors.index.json, pytorch_model.bin)")]
     NoWeights { dir: PathBuf },
     #[error("invalid input: {0}")]
     Input(String),
