@@ -6,15 +6,6 @@ use std::process::Command;
 
 use anyhow::{Context, Result};
 
-/// The reference harness's pins.
-const PINS: &[&str] = &[
-    "torch==2.9.0",
-    "transformers==4.57.6",
-    "tokenizers==0.22.2",
-    "safetensors==0.8.0",
-    "numpy",
-];
-
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// A Python venv holding the pinned packages; created (with pip) if missing.
@@ -35,7 +26,8 @@ pub fn run(args: Args) -> Result<()> {
         })?;
         crate::status({
             let mut c = Command::new(&python);
-            c.args(["-m", "pip", "install", "-q"]).args(PINS);
+            // The reference harness's pins, shared with CI's set-up (scripts/setup-torch.sh).
+            c.args(["-m", "pip", "install", "-q", "-r"]).arg(crate::root().join("scripts/requirements-ref.txt"));
             c
         })?;
     }

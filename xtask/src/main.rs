@@ -1,6 +1,7 @@
 //! `cargo xtask …` (the cargo-xtask convention): project automation in Rust, run through
 //! the `xtask` alias in `.cargo/config.toml`. Cargo is invoked through `$CARGO`.
 
+mod download;
 mod fixtures;
 mod test;
 
@@ -23,6 +24,8 @@ enum Cmd {
     FetchAssets {
         names: Vec<String>,
     },
+    /// Download an HF hub model into the HF cache (HF_ENDPOINT, HF_HOME/HF_HUB_CACHE, HF_TOKEN).
+    DownloadWeights(download::Args),
     /// Regenerate the PyTorch parity fixtures with the reference harness's pinned versions.
     Fixtures(fixtures::Args),
     /// Fetch assets, then run the whole test suite on each backend asked for.
@@ -39,6 +42,7 @@ fn main() {
 fn run() -> Result<()> {
     match Cli::parse().command {
         Cmd::FetchAssets { names } => fetch_assets(&names),
+        Cmd::DownloadWeights(args) => download::run(args),
         Cmd::Fixtures(args) => fixtures::run(args),
         Cmd::Test(args) => test::run(args),
     }

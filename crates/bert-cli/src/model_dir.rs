@@ -20,7 +20,24 @@ pub fn resolve(model: &str) -> Result<PathBuf> {
             .fetch(model)
             .with_context(|| format!("fetching model `{model}`"));
     }
-    bail!("model `{model}`: no such directory, and not a known asset name")
+    // `org/name` or a legacy `name`: a hub id, fetched into the HF cache on first use as
+    // `from_pretrained` does (HF_ENDPOINT, HF_HOME, HF_TOKEN, HF_HUB_OFFLINE apply).
+    let hub_id = !model.is_empty()
+        && model.split('/').count() <= 2
+        && !model.starts_with(['.', '/', '~'])
+        && model.chars().all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c));
+    if !hub_id {
+        bail!("model `{model}`: no such directory, and not a known asset name or hub id");
+    }
+    let hub = bert_assets::Hub::from_env();
+    let mut last = String::new();
+    hub.download_model(model, "main", &mut |file, done, total| {
+        if file != last {
+            eprintln!("downloading {model}/{file} ({:.1} MB)", total.unwrap_or(done) as f64 / 1e6);
+            last = file.to_string();
+        }
+    })
+    .with_context(|| format!("model `{model}`: no such directory, not a known asset name; as a hub id"))
 }
 
 pub fn device(backend: Option<&str>) -> Result<Device> {

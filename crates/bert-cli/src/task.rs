@@ -1,6 +1,8 @@
 //! The glue between BERT and the generic trainer: a tokenized dataset that batches with
 //! dynamic padding, and the classifier step.
 
+use std::path::{Path, PathBuf};
+
 use bert_model::{BertForSequenceClassification, BertInput, Labels};
 use bert_train::{Classifier, Dataset, StepOutput};
 use burn::module::Module;
@@ -10,6 +12,25 @@ use burn::tensor::{Device, Int, Tensor, TensorData};
 #[derive(Module, Debug)]
 pub struct BertTask {
     pub model: BertForSequenceClassification,
+    /// Where the tokenizer files come from, copied into every checkpoint and export.
+    #[module(skip)]
+    pub tokenizer_dir: Option<PathBuf>,
+}
+
+/// The tokenizer files an HF directory may hold (`save_pretrained` of a fast BERT tokenizer).
+pub const TOKENIZER_FILES: [&str; 4] = ["tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json"];
+
+/// Copies the tokenizer files of `from` that exist into `to`, each atomically.
+pub fn copy_tokenizer(from: &Path, to: &Path) -> anyhow::Result<()> {
+    use anyhow::Context;
+    for f in TOKENIZER_FILES {
+        let src = from.join(f);
+        if src.is_file() {
+            let bytes = std::fs::read(&src).with_context(|| format!("cannot read {}", src.display()))?;
+            bert_model::export::write_atomic(&to.join(f), &bytes)?;
+        }
+    }
+    Ok(())
 }
 
 impl Classifier for BertTask {
@@ -21,6 +42,16 @@ impl Classifier for BertTask {
             // The batcher builds labels of the config's problem type and batch size.
             .unwrap_or_else(|e| unreachable!("batch and model disagree: {e}"));
         StepOutput { loss, logits }
+    }
+
+    /// Each checkpoint is also a complete HF directory (as HF's `checkpoint-N/` are), so
+    /// `predict`, `eval` and transformers load it directly.
+    fn export(&self, dir: &Path) -> Result<(), String> {
+        self.model.save_pretrained(dir).map_err(|e| e.to_string())?;
+        match &self.tokenizer_dir {
+            Some(from) => copy_tokenizer(from, dir).map_err(|e| format!("{e:#}")),
+            None => Ok(()),
+        }
     }
 }
 

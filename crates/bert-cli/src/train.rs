@@ -10,22 +10,23 @@ use bert_data::{Columns, read_rows};
 use bert_model::ProblemType;
 use bert_model::export::write_atomic;
 use bert_tokenizer::{BertTokenizer, EncodeOptions, Input, Padding};
-use bert_train::{Dataset, EvalStrategy, LogEntry, SchedulerType, Trainer, TrainingArgs};
+use bert_train::{Dataset, EvalStrategy, LogEntry, SaveStrategy, SchedulerType, Trainer, TrainingArgs};
 use serde_json::json;
 
 use crate::args::TrainArgs;
 use crate::model_dir;
-use crate::task::{BertTask, TokenizedSet};
+use crate::task::{BertTask, TokenizedSet, copy_tokenizer};
 
 /// Texts and labels of one split, before tokenization.
 #[derive(Debug, Default)]
-struct Split {
-    texts: Vec<(String, Option<String>)>,
-    labels: Vec<usize>,
+pub(crate) struct Split {
+    pub texts: Vec<(String, Option<String>)>,
+    pub labels: Vec<usize>,
 }
 
 pub fn run(args: TrainArgs) -> Result<()> {
     let targs = training_args(&args)?;
+    let resume = resume_from(&args)?;
     let device = model_dir::device(args.backend.backend.as_deref())?;
     let dir = model_dir::resolve(&args.model)?;
     let (names, mut train, mut eval) = load_data(&args)?;
@@ -69,15 +70,29 @@ pub fn run(args: TrainArgs) -> Result<()> {
     let total = targs.total_steps(train_set.len());
     eprintln!("training: {total} steps of batch {} on {}", targs.per_device_train_batch_size, backend_name(&args));
 
-    let mut metrics_rows = Vec::new();
     let mut last = (Instant::now(), 0usize);
-    let out = trainer.train(BertTask { model }, &train_set, (!eval_set.is_empty()).then_some(&eval_set), |e: &LogEntry| {
-        report(e, total, targs.per_device_train_batch_size, &mut last);
-        metrics_rows.push(serde_json::to_string(e).unwrap_or_default());
+    if let Some(dir) = &resume {
+        eprintln!("resuming from {}", dir.display());
+    }
+    let task = BertTask { model, tokenizer_dir: Some(dir.clone()) };
+    let eval_data = (!eval_set.is_empty()).then_some(&eval_set);
+    let examples_per_step = targs.per_device_train_batch_size * targs.gradient_accumulation_steps;
+    let out = trainer.train_from(task, &train_set, eval_data, resume.as_deref(), |e: &LogEntry| {
+        report(e, total, examples_per_step, &mut last);
     })?;
+    if let (true, Some(best)) = (targs.load_best_model_at_end, &out.best_model_checkpoint) {
+        eprintln!("best model: {} ({} {:.4})", best.display(), targs.metric_for_best_model.as_deref().unwrap_or("loss"), out.best_metric.unwrap_or(0.0));
+    }
+    if out.early_stopped {
+        eprintln!("stopped early at step {}: no improvement in {} evaluations", out.global_step, targs.early_stopping_patience.unwrap_or(0));
+    }
 
-    // The final evaluation: the one the strategy already ran at the last step, else a new one.
-    let last_eval = out.log_history.last().filter(|e| e.step == out.global_step && e.eval.is_some());
+    // The final evaluation: the one the strategy already ran at the last step (unless the best
+    // model replaced the last one), else a new one.
+    let last_eval = out
+        .log_history
+        .last()
+        .filter(|e| e.step == out.global_step && e.eval.is_some() && !targs.load_best_model_at_end);
     let (metrics, eval_loss) = match (last_eval, eval_set.is_empty()) {
         (_, true) => (None, None),
         (Some(e), false) => (e.eval.clone(), e.eval_loss),
@@ -86,7 +101,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
             (Some(m), Some(l))
         }
     };
-    save(&args, &dir, &out, metrics.as_ref(), eval_loss, &targs, &metrics_rows, &names)?;
+    save(&args, &dir, &out, metrics.as_ref(), eval_loss, &targs, &names)?;
 
     eprintln!(
         "\ntrained {} steps in {:.1}s ({:.1} examples/s), mean training loss {:.4}",
@@ -159,10 +174,52 @@ fn training_args(a: &TrainArgs) -> Result<TrainingArgs> {
         },
         eval_steps: a.eval_steps,
         logging_steps: a.logging_steps,
+        gradient_accumulation_steps: a.gradient_accumulation_steps,
+        output_dir: Some(a.output_dir.clone()),
+        save_strategy: match a.save_strategy.as_str() {
+            "no" => SaveStrategy::No,
+            "epoch" => SaveStrategy::Epoch,
+            _ => SaveStrategy::Steps,
+        },
+        save_steps: a.save_steps,
+        save_total_limit: a.save_total_limit,
+        load_best_model_at_end: a.load_best_model_at_end,
+        metric_for_best_model: a.metric_for_best_model.clone(),
+        greater_is_better: a.greater_is_better,
+        early_stopping_patience: a.early_stopping_patience,
+        early_stopping_threshold: a.early_stopping_threshold,
         ..TrainingArgs::default()
     };
     t.validate().map_err(anyhow::Error::msg)?;
     Ok(t)
+}
+
+/// The checkpoint to continue from, and the guard HF's run_glue puts on --output-dir: files
+/// already there are not replaced unless the user resumes or asks to overwrite.
+fn resume_from(args: &TrainArgs) -> Result<Option<std::path::PathBuf>> {
+    let out = &args.output_dir;
+    match &args.resume {
+        Some(None) => match bert_train::checkpoint::last(out) {
+            Some(c) => Ok(Some(c)),
+            None => bail!("--resume: no checkpoint-<step> directory in {}", out.display()),
+        },
+        Some(Some(p)) => {
+            if !p.join(bert_train::checkpoint::STATE_FILE).is_file() {
+                bail!("--resume {}: not a checkpoint directory (no {})", p.display(), bert_train::checkpoint::STATE_FILE);
+            }
+            Ok(Some(p.clone()))
+        }
+        None => {
+            let non_empty = std::fs::read_dir(out).map(|mut d| d.next().is_some()).unwrap_or(false);
+            if non_empty && !args.overwrite_output_dir {
+                bail!(
+                    "output directory {} already exists and is not empty: use --resume to continue its run, --overwrite-output-dir to replace it, or another --output-dir",
+                    out.display()
+                );
+            }
+            Ok(None)
+        }
+    }
 }
 
 /// Label names and the two splits, from the built-in dataset or from files.
@@ -198,30 +255,34 @@ fn load_data(args: &TrainArgs) -> Result<(Vec<String>, Split, Split)> {
     if names.len() < 2 {
         bail!("{}: the training data has {} distinct label(s); classification needs 2 or more", train_file.display(), names.len());
     }
-    let to_split = |path: &Path, rows: Vec<bert_data::Row>| -> Result<Split> {
-        let mut s = Split::default();
-        for r in rows {
-            let label = r.label.unwrap_or_default();
-            let id = names.iter().position(|n| *n == label).with_context(|| {
-                format!("{}:{}: label `{label}` is not among the training labels {names:?}", path.display(), r.line)
-            })?;
-            if r.text.trim().is_empty() {
-                bail!("{}:{}: empty text", path.display(), r.line);
-            }
-            s.texts.push((r.text, r.text_pair));
-            s.labels.push(id);
-        }
-        Ok(s)
-    };
-    let train = to_split(train_file, train_rows)?;
+    let train = labelled_split(train_file, train_rows, &names, "training")?;
     let eval = match &args.validation_file {
-        Some(p) => to_split(p, read_rows(p, &cols)?)?,
+        Some(p) => labelled_split(p, read_rows(p, &cols)?, &names, "training")?,
         None => Split::default(),
     };
     Ok((names, train, eval))
 }
 
-fn tokenize(tok: &BertTokenizer, split: &Split, max_length: usize) -> Result<TokenizedSet> {
+/// Rows with their labels turned into ids of `names`; a label outside them is an error that
+/// names the row. A number is also taken as an id when `names` are HF's defaults (`LABEL_3`).
+pub(crate) fn labelled_split(path: &Path, rows: Vec<bert_data::Row>, names: &[String], whose: &str) -> Result<Split> {
+    let mut s = Split::default();
+    for r in rows {
+        let label = r.label.unwrap_or_default();
+        let by_id = label.parse::<usize>().ok().filter(|&i| names.get(i).is_some_and(|n| *n == format!("LABEL_{i}")));
+        let id = names.iter().position(|n| *n == label).or(by_id).with_context(|| {
+            format!("{}:{}: label `{label}` is not among the {whose} labels {names:?}", path.display(), r.line)
+        })?;
+        if r.text.trim().is_empty() {
+            bail!("{}:{}: empty text", path.display(), r.line);
+        }
+        s.texts.push((r.text, r.text_pair));
+        s.labels.push(id);
+    }
+    Ok(s)
+}
+
+pub(crate) fn tokenize(tok: &BertTokenizer, split: &Split, max_length: usize) -> Result<TokenizedSet> {
     let opts = EncodeOptions::default().max_length(max_length).padding(Padding::None);
     let mut set = TokenizedSet {
         pad_id: tok.pad_id(),
@@ -245,18 +306,11 @@ fn save(
     metrics: Option<&bert_train::ClassificationMetrics>,
     eval_loss: Option<f64>,
     targs: &TrainingArgs,
-    metrics_rows: &[String],
     names: &[String],
 ) -> Result<()> {
     let dir = &args.output_dir;
     out.model.model.save_pretrained(dir)?;
-    for f in ["tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json"] {
-        let src = model_dir.join(f);
-        if src.is_file() {
-            let bytes = std::fs::read(&src).with_context(|| format!("cannot read {}", src.display()))?;
-            write_atomic(&dir.join(f), &bytes)?;
-        }
-    }
+    copy_tokenizer(model_dir, dir)?;
     let epoch = out.log_history.last().map_or(0.0, |e| e.epoch);
     let train_results = json!({
         "epoch": epoch,
@@ -266,18 +320,9 @@ fn save(
         "train_samples_per_second": out.train_examples_per_s,
     });
     let eval_results = metrics.map(|m| {
-        json!({
-            "epoch": epoch,
-            "eval_accuracy": m.accuracy,
-            "eval_f1_macro": m.f1_macro,
-            "eval_f1_micro": m.f1_micro,
-            "eval_precision_macro": m.precision_macro,
-            "eval_recall_macro": m.recall_macro,
-            "eval_matthews_correlation": m.matthews_correlation,
-            "eval_f1_per_class": names.iter().cloned().zip(m.f1_per_class.iter().map(|f| json!(f))).collect::<serde_json::Map<String, serde_json::Value>>(),
-            "eval_confusion_matrix": m.confusion,
-            "eval_loss": eval_loss,
-        })
+        let mut e = crate::eval::eval_json(m, eval_loss, names);
+        e["epoch"] = json!(epoch);
+        e
     });
     let mut all = train_results.as_object().cloned().unwrap_or_default();
     if let Some(e) = eval_results.as_ref().and_then(|e| e.as_object()) {
@@ -287,6 +332,8 @@ fn save(
         "global_step": out.global_step,
         "epoch": epoch,
         "num_train_epochs": targs.num_train_epochs,
+        "best_metric": out.best_metric,
+        "best_model_checkpoint": out.best_model_checkpoint,
         "log_history": out.log_history,
     });
     let run_config = json!({
@@ -308,8 +355,12 @@ fn save(
     write_atomic(&dir.join("all_results.json"), &pretty(&serde_json::Value::Object(all)))?;
     write_atomic(&dir.join("trainer_state.json"), &pretty(&state))?;
     write_atomic(&dir.join("run_config.json"), &pretty(&run_config))?;
-    let mut lines = metrics_rows.join("\n");
-    lines.push('\n');
+    // One row per logging step and evaluation, those before a resumption included.
+    let mut lines = String::new();
+    for e in &out.log_history {
+        lines.push_str(&serde_json::to_string(e)?);
+        lines.push('\n');
+    }
     write_atomic(&dir.join("metrics.jsonl"), lines.as_bytes())?;
     Ok(())
 }

@@ -1,8 +1,8 @@
-//! Our HF export loaded by Python `transformers` gives the same logits as we do.
+//! The HF round trip, both ways: our export loaded by Python `transformers` gives the same
+//! logits as we do, and a model fine-tuned in Python and saved with `save_pretrained` gives
+//! the same logits in `bert-cli predict` as in transformers.
 //! Needs the reference harness's Python (torch 2.9.0, transformers 4.57.6) in
-//! `$BERT_REF_PYTHON`; `cargo xtask test --python` (and CI) run these ignored tests.
-//! The other direction (directories written by `save_pretrained` in Python, read here) is
-//! what every fixture under `fixtures/tiny/` already is.
+//! `$BERT_REF_PYTHON`; `cargo xtask test` (and so CI) runs these ignored tests when it is set.
 
 mod common;
 
@@ -16,7 +16,7 @@ use bert_model::{BertConfig, BertForSequenceClassification};
 
 /// Runs `bert-cli predict` and the Python script on the same export and input; compares.
 fn compare(dir: &Path, input: &Path, max_length: usize, tol: f32) {
-    let python = std::env::var("BERT_REF_PYTHON").expect("BERT_REF_PYTHON: a Python with the pinned torch + transformers");
+    let python = python();
     let tmp = tempfile::tempdir().unwrap();
     let (ours, theirs) = (tmp.path().join("ours.jsonl"), tmp.path().join("theirs.jsonl"));
     let o = Command::new(env!("CARGO_BIN_EXE_bert-cli"))
@@ -40,6 +40,10 @@ fn compare(dir: &Path, input: &Path, max_length: usize, tol: f32) {
     }
 }
 
+fn python() -> String {
+    std::env::var("BERT_REF_PYTHON").expect("BERT_REF_PYTHON: a Python with the pinned torch + transformers")
+}
+
 fn copy_tokenizer(from: &Path, to: &Path) {
     for f in ["tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json"] {
         if from.join(f).is_file() {
@@ -49,7 +53,7 @@ fn copy_tokenizer(from: &Path, to: &Path) {
 }
 
 #[test]
-#[ignore = "needs BERT_REF_PYTHON (cargo xtask test --python)"]
+#[ignore = "needs BERT_REF_PYTHON (cargo xtask test runs it when set)"]
 fn tiny_export_loads_in_transformers() {
     let src = fixtures().join("tiny/single_label_classification");
     let device = burn::tensor::Device::flex();
@@ -64,7 +68,7 @@ fn tiny_export_loads_in_transformers() {
 }
 
 #[test]
-#[ignore = "needs BERT_REF_PYTHON (cargo xtask test --python)"]
+#[ignore = "needs BERT_REF_PYTHON (cargo xtask test runs it when set)"]
 fn minilm_export_loads_in_transformers() {
     let minilm = bert_assets::Store::from_env().fetch("all-minilm-l6-v2").unwrap();
     let device = burn::tensor::Device::flex();
@@ -78,4 +82,26 @@ fn minilm_export_loads_in_transformers() {
     let input = tmp.path().join("in.jsonl");
     std::fs::copy(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/reviews.jsonl"), &input).unwrap();
     compare(tmp.path(), &input, 128, 1e-4);
+}
+
+#[test]
+#[ignore = "needs BERT_REF_PYTHON (cargo xtask test runs it when set)"]
+fn model_fine_tuned_in_python_predicts_the_same_here() {
+    let src = fixtures().join("tiny/single_label_classification");
+    let input = src.join("predict_input.jsonl");
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("tuned");
+    let o = Command::new(python())
+        .arg(fixtures().join("../scripts/hf_finetune_tiny.py"))
+        .arg(&src).arg(&input).arg(&dir)
+        .output().unwrap();
+    assert!(o.status.success(), "python: {}", String::from_utf8_lossy(&o.stderr));
+    // Really changed by training, and the new label names are the ones we will print.
+    let tuned = Checkpoint::from_safetensors(dir.join("model.safetensors")).unwrap();
+    let orig = Checkpoint::from_safetensors(src.join("model.safetensors")).unwrap();
+    let key = "encoder.layer.0.attention.self.query.weight";
+    assert_ne!(tuned.tensor(key).unwrap().1, orig.tensor(key).unwrap().1, "{key} unchanged by fine-tuning");
+    let cfg = BertConfig::from_file(dir.join("config.json")).unwrap();
+    assert_eq!(cfg.labels(), ["bad", "good"]);
+    compare(&dir, &input, 16, 1e-5);
 }

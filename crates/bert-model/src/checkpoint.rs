@@ -155,6 +155,11 @@ impl Checkpoint {
         self.entries.contains_key(name)
     }
 
+    /// A tensor's shape and values (as f32) by normalised name, for inspection.
+    pub fn tensor(&self, name: &str) -> Option<(&[usize], &[f32])> {
+        self.entries.get(name).map(|e| (e.shape.as_slice(), e.values.as_slice()))
+    }
+
     /// Takes a tensor by normalised name, checking its shape.
     pub(crate) fn take(&self, name: &str, shape: &[usize]) -> Result<&Entry> {
         let entry = self.entries.get(name).ok_or_else(|| Error::MissingKey {

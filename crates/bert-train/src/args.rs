@@ -1,5 +1,7 @@
 //! `TrainingArguments`: the HF field names and defaults that the loop uses.
 
+use std::path::PathBuf;
+
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -14,6 +16,15 @@ pub enum SchedulerType {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EvalStrategy {
+    No,
+    Steps,
+    Epoch,
+}
+
+/// When checkpoints are written (HF `save_strategy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SaveStrategy {
     No,
     Steps,
     Epoch,
@@ -41,6 +52,24 @@ pub struct TrainingArgs {
     pub eval_strategy: EvalStrategy,
     pub eval_steps: usize,
     pub logging_steps: usize,
+    /// Micro-batches whose gradients are averaged into one optimizer step.
+    pub gradient_accumulation_steps: usize,
+    /// Where checkpoints go (`checkpoint-<step>/`); none: no checkpoints are written.
+    pub output_dir: Option<PathBuf>,
+    pub save_strategy: SaveStrategy,
+    pub save_steps: usize,
+    /// Keep at most this many checkpoints (the best one is always kept), oldest deleted first.
+    pub save_total_limit: Option<usize>,
+    /// At the end, return the model of the best evaluation's checkpoint.
+    pub load_best_model_at_end: bool,
+    /// `loss`/`eval_loss` or a metric name (`accuracy`, `f1_macro`, …); default `loss`.
+    pub metric_for_best_model: Option<String>,
+    /// Default: false for losses, true for everything else (HF's rule).
+    pub greater_is_better: Option<bool>,
+    /// HF `EarlyStoppingCallback`: stop after this many evaluations without improvement.
+    pub early_stopping_patience: Option<usize>,
+    /// An improvement must beat the best by more than this.
+    pub early_stopping_threshold: f64,
 }
 
 impl Default for TrainingArgs {
@@ -63,6 +92,16 @@ impl Default for TrainingArgs {
             eval_strategy: EvalStrategy::No,
             eval_steps: 500,
             logging_steps: 500,
+            gradient_accumulation_steps: 1,
+            output_dir: None,
+            save_strategy: SaveStrategy::Steps,
+            save_steps: 500,
+            save_total_limit: None,
+            load_best_model_at_end: false,
+            metric_for_best_model: None,
+            greater_is_better: None,
+            early_stopping_patience: None,
+            early_stopping_threshold: 0.0,
         }
     }
 }
@@ -84,16 +123,56 @@ impl TrainingArgs {
         if self.eval_strategy == EvalStrategy::Steps && self.eval_steps == 0 {
             return Err("eval_steps must be > 0 with eval_strategy steps".into());
         }
+        if self.gradient_accumulation_steps == 0 {
+            return Err("gradient_accumulation_steps must be at least 1".into());
+        }
+        if self.save_strategy == SaveStrategy::Steps && self.save_steps == 0 {
+            return Err("save_steps must be > 0 with save_strategy steps".into());
+        }
+        if self.save_total_limit == Some(0) {
+            return Err("save_total_limit must be at least 1".into());
+        }
+        // HF's rules (TrainingArguments.__post_init__): the best model is a checkpoint, so
+        // checkpoints must be written at the evaluations.
+        if self.load_best_model_at_end || self.early_stopping_patience.is_some() {
+            let what = if self.load_best_model_at_end { "load_best_model_at_end" } else { "early stopping" };
+            if self.eval_strategy == EvalStrategy::No {
+                return Err(format!("{what} needs an eval_strategy other than no"));
+            }
+            if self.load_best_model_at_end {
+                let same = match (self.eval_strategy, self.save_strategy) {
+                    (EvalStrategy::Epoch, SaveStrategy::Epoch) => true,
+                    (EvalStrategy::Steps, SaveStrategy::Steps) => self.save_steps % self.eval_steps == 0,
+                    _ => false,
+                };
+                if !same {
+                    return Err("load_best_model_at_end needs save_strategy equal to eval_strategy (and save_steps a multiple of eval_steps)".into());
+                }
+                if self.output_dir.is_none() {
+                    return Err("load_best_model_at_end needs an output_dir for its checkpoints".into());
+                }
+            }
+        }
+        if let Some(name) = &self.metric_for_best_model
+            && !crate::best::is_metric_name(name)
+        {
+            return Err(format!("metric_for_best_model `{name}` is not one of: {}", crate::best::METRIC_NAMES.join(", ")));
+        }
         Ok(())
     }
 
-    /// Optimizer steps for `n` training examples (HF: `ceil(n / batch) * epochs`, or `max_steps`).
+    /// Optimizer steps in one epoch of `n` examples: HF's
+    /// `ceil(ceil(n / batch) / gradient_accumulation_steps)`.
+    pub fn steps_per_epoch(&self, n: usize) -> usize {
+        n.div_ceil(self.per_device_train_batch_size).div_ceil(self.gradient_accumulation_steps).max(1)
+    }
+
+    /// Optimizer steps for `n` training examples (HF: steps per epoch × epochs, or `max_steps`).
     pub fn total_steps(&self, n: usize) -> usize {
         if self.max_steps > 0 {
             return self.max_steps;
         }
-        let per_epoch = n.div_ceil(self.per_device_train_batch_size);
-        (per_epoch as f64 * self.num_train_epochs).ceil() as usize
+        (self.steps_per_epoch(n) as f64 * self.num_train_epochs).ceil() as usize
     }
 
     /// HF `get_warmup_steps`: `warmup_steps` if set, else `ceil(ratio * total)`.

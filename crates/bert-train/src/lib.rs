@@ -7,6 +7,8 @@
 //! schedules are HF's `get_*_schedule_with_warmup` formulas.
 
 mod args;
+mod best;
+pub mod checkpoint;
 mod clip;
 mod metrics;
 mod optim;
@@ -14,13 +16,17 @@ mod sampler;
 mod schedule;
 mod trainer;
 
-pub use args::{EvalStrategy, SchedulerType, TrainingArgs};
+pub use args::{EvalStrategy, SaveStrategy, SchedulerType, TrainingArgs};
+pub use best::METRIC_NAMES;
+pub use checkpoint::TrainerState;
 pub use clip::clip_grad_norm;
 pub use metrics::{ClassificationMetrics, classification_metrics};
 pub use optim::hf_adamw;
 pub use sampler::shuffled;
 pub use schedule::lr_lambda;
 pub use trainer::{LogEntry, TrainOutput, Trainer};
+
+use std::path::{Path, PathBuf};
 
 use burn::module::Module;
 use burn::tensor::{Device, Tensor};
@@ -38,6 +44,11 @@ pub struct StepOutput {
 pub trait Classifier: Module + Clone {
     type Batch;
     fn step(&self, batch: Self::Batch) -> StepOutput;
+    /// Extra files for each checkpoint directory (e.g. an HF model directory, so a checkpoint
+    /// loads like any saved model); the trainer's own record is written regardless.
+    fn export(&self, _dir: &Path) -> std::result::Result<(), String> {
+        Ok(())
+    }
 }
 
 /// Examples the trainer can batch. `batch` builds tensors on the device it is given (the
@@ -59,6 +70,10 @@ pub enum Error {
     Args(String),
     #[error("the training loss became {0} at step {1}")]
     NonFinite(f32, usize),
+    #[error("checkpoint {}: {msg}", .path.display())]
+    Checkpoint { path: PathBuf, msg: String },
+    #[error("cannot resume from {}: {msg}", .path.display())]
+    Resume { path: PathBuf, msg: String },
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -2,9 +2,9 @@
 //! `precision_recall_fscore_support`, `f1_score(average="macro"/"micro")`,
 //! `matthews_corrcoef`, `confusion_matrix`), with sklearn's zero-division rule (0).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClassificationMetrics {
     pub accuracy: f64,
     pub f1_macro: f64,

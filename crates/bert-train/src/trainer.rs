@@ -1,41 +1,54 @@
-//! The loop: seeded shuffling, forward/backward, global-norm clipping, HF's schedule, burn's
-//! AdamW; evaluation by strategy; a log history like HF's `trainer_state.json`.
+//! The loop: seeded shuffling, forward/backward with gradient accumulation, global-norm
+//! clipping, HF's schedule, burn's AdamW; evaluation, best model and early stopping by
+//! strategy; checkpoints and exact resumption; a log history like HF's `trainer_state.json`.
 
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use burn::optim::GradientsParams;
+use burn::optim::{GradientsAccumulator, GradientsParams};
 use burn::tensor::Device;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
+use crate::best::{improves, metric_value};
+use crate::checkpoint::{self, TrainerState};
 use crate::metrics::{ClassificationMetrics, classification_metrics};
-use crate::{Classifier, Dataset, Error, EvalStrategy, Result, TrainingArgs, clip_grad_norm, hf_adamw, lr_lambda, shuffled};
+use crate::{
+    Classifier, Dataset, Error, EvalStrategy, Result, SaveStrategy, TrainingArgs, clip_grad_norm, hf_adamw, lr_lambda,
+    shuffled,
+};
 
 /// One row of the log history (HF `state.log_history`): a training log or an evaluation.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LogEntry {
     pub step: usize,
     pub epoch: f64,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub loss: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub learning_rate: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grad_norm: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub eval_loss: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub eval: Option<ClassificationMetrics>,
 }
 
 #[derive(Debug)]
 pub struct TrainOutput<M> {
+    /// The final model, or the best checkpoint's with `load_best_model_at_end`.
     pub model: M,
     pub global_step: usize,
-    /// Mean training loss over all steps (HF `training_loss`).
+    /// Mean training loss over all steps (HF `training_loss`), resumed steps included.
     pub train_loss: f64,
+    /// Wall time of this call (a resumed run counts from the resumption).
     pub train_runtime_s: f64,
     pub train_examples_per_s: f64,
     pub log_history: Vec<LogEntry>,
+    pub best_metric: Option<f64>,
+    pub best_model_checkpoint: Option<PathBuf>,
+    /// Stopped by `early_stopping_patience` before the planned steps.
+    pub early_stopped: bool,
 }
 
 /// Runs training and evaluation on one device (the plain one; autodiff is added inside).
@@ -43,6 +56,17 @@ pub struct Trainer {
     pub args: TrainingArgs,
     pub device: Device,
     pub num_labels: usize,
+}
+
+/// The dropout seed of one micro-batch: a function of the position only, so a resumed run
+/// draws the same masks as an uninterrupted one without saving generator state. (burn's
+/// generator is one per backend and process: two trainers running at once in one process
+/// would interleave their draws.)
+fn batch_seed(seed: u64, epoch: usize, batch: usize) -> u64 {
+    let mut z = seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (batch as u64).wrapping_mul(0xD1B5_4A32_D192_ED03);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }
 
 impl Trainer {
@@ -55,13 +79,25 @@ impl Trainer {
         })
     }
 
-    /// Trains `model` (built on `self.device.autodiff()`); `on_log` sees each log row as it
-    /// is made (progress, metrics files).
-    pub fn train<M, D>(
+    /// Trains `model` (built on `self.device.autodiff()`) from the start; `on_log` sees each
+    /// log row as it is made (progress, metrics files).
+    pub fn train<M, D>(&self, model: M, train: &D, eval: Option<&D>, on_log: impl FnMut(&LogEntry)) -> Result<TrainOutput<M>>
+    where
+        M: Classifier,
+        D: Dataset<Batch = M::Batch>,
+    {
+        self.train_from(model, train, eval, None, on_log)
+    }
+
+    /// Like [`train`](Self::train), continuing from a checkpoint directory when given (HF
+    /// `train(resume_from_checkpoint=…)`): weights, optimizer state, step, data position and
+    /// log history come from it; the data and arguments must be the run's own.
+    pub fn train_from<M, D>(
         &self,
         mut model: M,
         train: &D,
         eval: Option<&D>,
+        resume: Option<&Path>,
         mut on_log: impl FnMut(&LogEntry),
     ) -> Result<TrainOutput<M>>
     where
@@ -73,43 +109,93 @@ impl Trainer {
             return Err(Error::Args("the training set is empty".into()));
         }
         let ad = self.device.clone().autodiff();
-        ad.seed(a.seed);
-        let bs = a.per_device_train_batch_size;
-        let per_epoch = train.len().div_ceil(bs);
+        let (bs, accum) = (a.per_device_train_batch_size, a.gradient_accumulation_steps);
+        let n_batches = train.len().div_ceil(bs);
+        let per_epoch = a.steps_per_epoch(train.len());
         let total = a.total_steps(train.len());
         let warmup = a.warmup(total);
         let mut optim = hf_adamw(a);
-        let mut history = Vec::new();
-        let (mut step, mut loss_sum, mut loss_since_log, mut steps_since_log) = (0usize, 0f64, 0f64, 0usize);
+        let mut st = TrainerState {
+            global_step: 0,
+            epoch: 0.0,
+            next_epoch: 0,
+            next_batch: 0,
+            max_steps: total,
+            num_examples: train.len(),
+            train_batch_size: bs,
+            gradient_accumulation_steps: accum,
+            seed: a.seed,
+            loss_sum: 0.0,
+            loss_since_log: 0.0,
+            steps_since_log: 0,
+            examples_seen: 0,
+            runtime_s: 0.0,
+            best_metric: None,
+            best_model_checkpoint: None,
+            early_stopping_patience_counter: 0,
+            log_history: Vec::new(),
+        };
+        if let Some(dir) = resume {
+            let saved = checkpoint::load_state(dir)?;
+            let same = (saved.num_examples, saved.train_batch_size, saved.gradient_accumulation_steps, saved.seed, saved.max_steps)
+                == (st.num_examples, st.train_batch_size, st.gradient_accumulation_steps, st.seed, st.max_steps);
+            if !same {
+                return Err(Error::Resume {
+                    path: dir.to_path_buf(),
+                    msg: format!(
+                        "it was written by a run with {} examples, batch {}, accumulation {}, seed {}, {} steps; this run has {} examples, batch {bs}, accumulation {accum}, seed {}, {total} steps",
+                        saved.num_examples, saved.train_batch_size, saved.gradient_accumulation_steps, saved.seed, saved.max_steps,
+                        train.len(), a.seed
+                    ),
+                });
+            }
+            st = saved;
+            model = checkpoint::load_model(dir, model)?;
+            optim = checkpoint::load_optimizer(dir, optim)?;
+            tracing::info!(checkpoint = %dir.display(), step = st.global_step, "resuming");
+        }
         let started = Instant::now();
-        let mut seen = 0usize;
-        let mut epoch = 0usize;
-        while step < total {
+        let (runtime_before, seen_before) = (st.runtime_s, st.examples_seen);
+        let mut accumulator = GradientsAccumulator::<M>::new();
+        let mut stop = false;
+        'epochs: while st.global_step < total && !stop {
+            let epoch = st.next_epoch;
             let order = shuffled(train.len(), a.seed, epoch);
-            for (k, idx) in order.chunks(bs).enumerate() {
-                if step >= total {
-                    break;
+            let batches: Vec<&[usize]> = order.chunks(bs).collect();
+            while st.next_batch < n_batches && st.global_step < total {
+                // One optimizer step over up to `accum` micro-batches; HF divides each loss by
+                // the number of micro-batches in this step (fewer at the end of an epoch).
+                let (from, to) = (st.next_batch, (st.next_batch + accum).min(n_batches));
+                let n_micro = to - from;
+                let mut step_loss = 0f64;
+                for (j, idx) in batches.iter().enumerate().take(to).skip(from) {
+                    ad.seed(batch_seed(a.seed, epoch, j));
+                    let out = model.step(train.batch(idx, &ad));
+                    let loss = out.loss.clone().into_scalar::<f32>();
+                    if !loss.is_finite() {
+                        return Err(Error::NonFinite(loss, st.global_step));
+                    }
+                    let scaled = if n_micro > 1 { out.loss.div_scalar(n_micro as f32) } else { out.loss };
+                    accumulator.accumulate(&model, GradientsParams::from_grads(scaled.backward(), &model));
+                    step_loss += loss as f64 / n_micro as f64;
+                    st.examples_seen += idx.len();
                 }
-                let out = model.step(train.batch(idx, &ad));
-                let loss = out.loss.clone().into_scalar::<f32>();
-                if !loss.is_finite() {
-                    return Err(Error::NonFinite(loss, step));
-                }
-                let mut grads = GradientsParams::from_grads(out.loss.backward(), &model);
+                let mut grads = accumulator.grads();
                 let grad_norm = clip_grad_norm(&model, &mut grads, a.max_grad_norm);
-                let lr = a.learning_rate * lr_lambda(a.lr_scheduler_type, step, warmup, total);
+                let lr = a.learning_rate * lr_lambda(a.lr_scheduler_type, st.global_step, warmup, total);
                 model = optim.step(lr, model, grads);
-                step += 1;
-                seen += idx.len();
-                loss_sum += loss as f64;
-                loss_since_log += loss as f64;
-                steps_since_log += 1;
-                let epoch_f = epoch as f64 + (k + 1) as f64 / per_epoch as f64;
+                st.global_step += 1;
+                st.next_batch = to;
+                st.loss_sum += step_loss;
+                st.loss_since_log += step_loss;
+                st.steps_since_log += 1;
+                st.epoch = epoch as f64 + to.div_ceil(accum) as f64 / per_epoch as f64;
+                let step = st.global_step;
                 if a.logging_steps > 0 && step % a.logging_steps == 0 {
                     let entry = LogEntry {
                         step,
-                        epoch: epoch_f,
-                        loss: Some(loss_since_log / steps_since_log as f64),
+                        epoch: st.epoch,
+                        loss: Some(st.loss_since_log / st.steps_since_log as f64),
                         // HF logs the rate the scheduler has moved on to.
                         learning_rate: Some(a.learning_rate * lr_lambda(a.lr_scheduler_type, step, warmup, total)),
                         grad_norm: Some(grad_norm as f64),
@@ -117,50 +203,117 @@ impl Trainer {
                         eval: None,
                     };
                     on_log(&entry);
-                    history.push(entry);
-                    (loss_since_log, steps_since_log) = (0.0, 0);
+                    st.log_history.push(entry);
+                    (st.loss_since_log, st.steps_since_log) = (0.0, 0);
                 }
-                let eval_now = a.eval_strategy == EvalStrategy::Steps && step % a.eval_steps == 0;
-                if let (true, Some(data)) = (eval_now, eval) {
-                    let entry = self.eval_entry(&model, data, step, epoch_f);
-                    on_log(&entry);
-                    history.push(entry);
+                let mut new_best = false;
+                if let (EvalStrategy::Steps, Some(data)) = (a.eval_strategy, eval)
+                    && step % a.eval_steps == 0
+                {
+                    (new_best, stop) = self.evaluate_into(&model, data, &mut st, &mut on_log);
+                }
+                // HF saves at every save_steps and at the last step (DefaultFlowCallback).
+                if a.save_strategy == SaveStrategy::Steps && (step % a.save_steps == 0 || step == total) {
+                    self.save(&model, &optim, &mut st, new_best, started, runtime_before)?;
+                }
+                if stop {
+                    break 'epochs;
                 }
             }
-            epoch += 1;
+            // The end of an epoch (or of max_steps within one): evaluate and save by epoch.
+            st.next_epoch = epoch + 1;
+            st.next_batch = 0;
+            let mut new_best = false;
             if let (EvalStrategy::Epoch, Some(data)) = (a.eval_strategy, eval) {
-                let entry = self.eval_entry(&model, data, step, epoch as f64);
-                on_log(&entry);
-                history.push(entry);
+                (new_best, stop) = self.evaluate_into(&model, data, &mut st, &mut on_log);
             }
+            if a.save_strategy == SaveStrategy::Epoch {
+                self.save(&model, &optim, &mut st, new_best, started, runtime_before)?;
+            }
+        }
+        if a.load_best_model_at_end
+            && let Some(best) = &st.best_model_checkpoint
+        {
+            tracing::info!(checkpoint = %best.display(), metric = st.best_metric, "loading the best model");
+            model = checkpoint::load_model(best, model)?;
         }
         let runtime = started.elapsed().as_secs_f64();
         Ok(TrainOutput {
             model,
-            global_step: step,
-            train_loss: loss_sum / step.max(1) as f64,
+            global_step: st.global_step,
+            train_loss: st.loss_sum / st.global_step.max(1) as f64,
             train_runtime_s: runtime,
-            train_examples_per_s: seen as f64 / runtime.max(1e-9),
-            log_history: history,
+            train_examples_per_s: (st.examples_seen - seen_before) as f64 / runtime.max(1e-9),
+            log_history: st.log_history,
+            best_metric: st.best_metric,
+            best_model_checkpoint: st.best_model_checkpoint,
+            early_stopped: stop,
         })
     }
 
-    fn eval_entry<M, D>(&self, model: &M, data: &D, step: usize, epoch: f64) -> LogEntry
+    /// Evaluates, logs, and updates the best metric and the early-stopping counter; returns
+    /// (new best, stop now).
+    fn evaluate_into<M, D>(&self, model: &M, data: &D, st: &mut TrainerState, on_log: &mut impl FnMut(&LogEntry)) -> (bool, bool)
     where
         M: Classifier,
         D: Dataset<Batch = M::Batch>,
     {
+        let a = &self.args;
         let (metrics, loss) = self.evaluate(model, data);
-        tracing::info!(step, epoch, loss, accuracy = metrics.accuracy, f1_macro = metrics.f1_macro, "eval");
-        LogEntry {
-            step,
-            epoch,
+        tracing::info!(step = st.global_step, epoch = st.epoch, loss, accuracy = metrics.accuracy, f1_macro = metrics.f1_macro, "eval");
+        let entry = LogEntry {
+            step: st.global_step,
+            epoch: st.epoch,
             loss: None,
             learning_rate: None,
             grad_norm: None,
             eval_loss: Some(loss),
             eval: Some(metrics),
+        };
+        on_log(&entry);
+        let value = metric_value(a, &entry);
+        st.log_history.push(entry);
+        let Some(value) = value else { return (false, false) };
+        // HF's EarlyStoppingCallback compares with the best *before* this evaluation.
+        let mut stop = false;
+        if let Some(patience) = a.early_stopping_patience {
+            if improves(a, value, st.best_metric, a.early_stopping_threshold) {
+                st.early_stopping_patience_counter = 0;
+            } else {
+                st.early_stopping_patience_counter += 1;
+            }
+            stop = st.early_stopping_patience_counter >= patience;
+            if stop {
+                tracing::info!(patience, "early stopping: no improvement");
+            }
         }
+        let new_best = improves(a, value, st.best_metric, 0.0);
+        if new_best {
+            st.best_metric = Some(value);
+        }
+        (new_best, stop)
+    }
+
+    fn save<M: Classifier>(
+        &self,
+        model: &M,
+        optim: &burn::optim::ModuleOptimizer,
+        st: &mut TrainerState,
+        new_best: bool,
+        started: Instant,
+        runtime_before: f64,
+    ) -> Result<()> {
+        let Some(dir) = &self.args.output_dir else { return Ok(()) };
+        if new_best {
+            st.best_model_checkpoint = Some(dir.join(format!("checkpoint-{}", st.global_step)));
+        }
+        st.runtime_s = runtime_before + started.elapsed().as_secs_f64();
+        let path = checkpoint::save(dir, model, optim, st)?;
+        tracing::info!(checkpoint = %path.display(), "saved");
+        if let Some(limit) = self.args.save_total_limit {
+            checkpoint::rotate(dir, limit, st.best_model_checkpoint.as_deref())?;
+        }
+        Ok(())
     }
 
     /// Metrics and mean loss of `model` on `data`, without autodiff or dropout.

@@ -1,0 +1,168 @@
+//! A local HTTP server with the HF hub's URL layout (`/{repo}/resolve/{rev}/{file}`,
+//! `X-Repo-Commit`, `ETag`/`X-Linked-Etag`, a CDN redirect for LFS files, `Range`) serving
+//! files from memory, with faults on demand. Shared by the hub tests of `bert-assets` and
+//! `bert-cli` (included with `#[path]`).
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use sha2::Digest;
+
+pub const COMMIT: &str = "0123456789abcdef0123456789abcdef01234567";
+
+#[derive(Default)]
+struct State {
+    /// `repo/file` → bytes.
+    files: HashMap<String, Vec<u8>>,
+    /// Requests seen: (method, path, Range header).
+    log: Vec<(String, String, Option<String>)>,
+}
+
+pub struct Server {
+    pub port: u16,
+    state: Arc<Mutex<State>>,
+    pub drop_next_body: Arc<AtomicBool>,
+    pub corrupt: Arc<AtomicBool>,
+}
+
+pub fn sha256(b: &[u8]) -> String {
+    sha2::Sha256::digest(b).iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// Large files behave as LFS files on the hub: etag = sha256, body behind a CDN redirect.
+fn is_lfs(name: &str) -> bool {
+    name.ends_with(".safetensors") || name.ends_with(".bin")
+}
+
+impl Server {
+    pub fn start(files: &[(&str, Vec<u8>)]) -> Server {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let state = Arc::new(Mutex::new(State {
+            files: files.iter().map(|(k, v)| (k.to_string(), v.clone())).collect(),
+            log: Vec::new(),
+        }));
+        let server = Server { port, state, drop_next_body: Arc::default(), corrupt: Arc::default() };
+        let (state, drop_next, corrupt) = (server.state.clone(), server.drop_next_body.clone(), server.corrupt.clone());
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let (state, drop_next, corrupt) = (state.clone(), drop_next.clone(), corrupt.clone());
+                std::thread::spawn(move || serve(stream, port, &state, &drop_next, &corrupt));
+            }
+        });
+        server
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn log(&self) -> Vec<(String, String, Option<String>)> {
+        self.state.lock().unwrap().log.clone()
+    }
+
+    /// Downloads asked of the hub (GETs of `/resolve/` URLs; a redirected one also hits the CDN).
+    pub fn gets(&self) -> usize {
+        self.log().iter().filter(|(m, p, _)| m == "GET" && p.contains("/resolve/")).count()
+    }
+}
+
+fn serve(mut stream: TcpStream, port: u16, state: &Mutex<State>, drop_next: &AtomicBool, corrupt: &AtomicBool) {
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut line = String::new();
+    if reader.read_line(&mut line).is_err() {
+        return;
+    }
+    let mut parts = line.split_whitespace();
+    let (method, path) = (parts.next().unwrap_or("").to_string(), parts.next().unwrap_or("").to_string());
+    let mut range = None;
+    loop {
+        let mut h = String::new();
+        if reader.read_line(&mut h).unwrap_or(0) == 0 || h.trim().is_empty() {
+            break;
+        }
+        if let Some((k, v)) = h.split_once(':')
+            && k.eq_ignore_ascii_case("range")
+        {
+            range = Some(v.trim().to_string());
+        }
+    }
+    state.lock().unwrap().log.push((method.clone(), path.clone(), range.clone()));
+    let head = method == "HEAD";
+    let mut respond = |status: &str, headers: &[(&str, String)], body: &[u8]| {
+        let mut out = format!("HTTP/1.1 {status}\r\nConnection: close\r\n");
+        for (k, v) in headers {
+            out.push_str(&format!("{k}: {v}\r\n"));
+        }
+        out.push_str("\r\n");
+        let _ = stream.write_all(out.as_bytes());
+        if !head {
+            let _ = stream.write_all(body);
+        }
+    };
+    // The CDN: /cdn/<repo>/<file>, with Range support and the faults.
+    if let Some(key) = path.strip_prefix("/cdn/") {
+        let Some(mut body) = state.lock().unwrap().files.get(key).cloned() else {
+            return respond("404 Not Found", &[("Content-Length", "0".into())], b"");
+        };
+        if corrupt.load(Ordering::SeqCst) {
+            body[0] ^= 0xff;
+        }
+        let start: usize = range.as_deref().and_then(|r| r.strip_prefix("bytes=")?.strip_suffix('-')?.parse().ok()).unwrap_or(0);
+        let rest = &body[start..];
+        let status = if start > 0 { "206 Partial Content" } else { "200 OK" };
+        let mut headers = vec![("Content-Length", rest.len().to_string())];
+        if start > 0 {
+            headers.push(("Content-Range", format!("bytes {start}-{}/{}", body.len() - 1, body.len())));
+        }
+        if !head && drop_next.swap(false, Ordering::SeqCst) {
+            // Announce everything, send a third, hang up.
+            let mut out = format!("HTTP/1.1 {status}\r\nConnection: close\r\n");
+            for (k, v) in &headers {
+                out.push_str(&format!("{k}: {v}\r\n"));
+            }
+            out.push_str("\r\n");
+            let _ = stream.write_all(out.as_bytes());
+            let _ = stream.write_all(&rest[..rest.len() / 3]);
+            let _ = stream.shutdown(std::net::Shutdown::Both);
+            return;
+        }
+        return respond(status, &headers, rest);
+    }
+    // The hub: /{org}/{name}/resolve/{rev}/{file}.
+    let segs: Vec<&str> = path.trim_start_matches('/').splitn(5, '/').collect();
+    if segs.len() != 5 || segs[2] != "resolve" {
+        return respond("404 Not Found", &[("Content-Length", "0".into())], b"");
+    }
+    let (repo, file) = (format!("{}/{}", segs[0], segs[1]), segs[4]);
+    let key = format!("{repo}/{file}");
+    let Some(body) = state.lock().unwrap().files.get(&key).cloned() else {
+        return respond("404 Not Found", &[("X-Error-Code", "EntryNotFound".into()), ("Content-Length", "0".into())], b"");
+    };
+    if is_lfs(file) {
+        respond(
+            "302 Found",
+            &[
+                ("Location", format!("http://127.0.0.1:{port}/cdn/{key}")),
+                ("X-Repo-Commit", COMMIT.into()),
+                ("X-Linked-Etag", format!("\"{}\"", sha256(&body))),
+                ("X-Linked-Size", body.len().to_string()),
+                ("Content-Length", "0".into()),
+            ],
+            b"",
+        );
+    } else {
+        // A git blob id-like etag (not a sha256): size is checked, not the hash.
+        let etag = &sha256(&body)[..40];
+        respond(
+            "200 OK",
+            &[("X-Repo-Commit", COMMIT.into()), ("ETag", format!("\"{etag}\"")), ("Content-Length", body.len().to_string())],
+            &body,
+        );
+    }
+}
+

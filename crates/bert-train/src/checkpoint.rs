@@ -1,0 +1,143 @@
+//! Checkpoints (HF `checkpoint-<step>/`): everything a run needs to continue exactly where it
+//! stopped. The model and the optimizer state are burn records (burnpack, full precision, with
+//! the parameter ids that key the optimizer state); the loop's own state is
+//! `trainer_state.json`. The schedule is a function of the step and the shuffling and dropout
+//! seeds are functions of (seed, epoch, batch), so the step and the position are the whole of
+//! their state (HF saves `scheduler.pt` and `rng_state.pth` instead).
+//!
+//! A checkpoint directory is written under a temporary name, synced, and renamed into place,
+//! so a run killed while saving leaves the previous checkpoints intact and no partial one.
+
+use std::path::{Path, PathBuf};
+
+use burn::module::Module;
+use burn::optim::ModuleOptimizer;
+use serde::{Deserialize, Serialize};
+
+use crate::trainer::LogEntry;
+use crate::{Classifier, Error, Result};
+
+pub const MODEL_FILE: &str = "model.bpk";
+pub const OPTIMIZER_FILE: &str = "optimizer.bpk";
+pub const STATE_FILE: &str = "trainer_state.json";
+
+/// The loop's state at a checkpoint: where to continue and what has been logged.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TrainerState {
+    pub global_step: usize,
+    pub epoch: f64,
+    /// The next micro-batch to run: epoch index and batch index within the epoch.
+    pub next_epoch: usize,
+    pub next_batch: usize,
+    pub max_steps: usize,
+    pub num_examples: usize,
+    pub train_batch_size: usize,
+    pub gradient_accumulation_steps: usize,
+    pub seed: u64,
+    pub loss_sum: f64,
+    pub loss_since_log: f64,
+    pub steps_since_log: usize,
+    pub examples_seen: usize,
+    pub runtime_s: f64,
+    pub best_metric: Option<f64>,
+    pub best_model_checkpoint: Option<PathBuf>,
+    pub early_stopping_patience_counter: usize,
+    pub log_history: Vec<LogEntry>,
+}
+
+/// `checkpoint-<step>` directories under `dir`, oldest first.
+pub fn list(dir: &Path) -> Vec<(usize, PathBuf)> {
+    let mut found: Vec<(usize, PathBuf)> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            let step = name.strip_prefix("checkpoint-")?.parse().ok()?;
+            e.path().join(STATE_FILE).is_file().then(|| (step, e.path()))
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+/// HF `get_last_checkpoint`: the checkpoint with the highest step.
+pub fn last(dir: &Path) -> Option<PathBuf> {
+    list(dir).pop().map(|(_, p)| p)
+}
+
+fn io(path: &Path, e: impl std::fmt::Display) -> Error {
+    Error::Checkpoint { path: path.to_path_buf(), msg: e.to_string() }
+}
+
+/// Writes `checkpoint-<step>` atomically; `export` may add files (e.g. an HF model directory).
+pub(crate) fn save<M: Classifier>(
+    dir: &Path,
+    model: &M,
+    optim: &ModuleOptimizer,
+    state: &TrainerState,
+) -> Result<PathBuf> {
+    let final_dir = dir.join(format!("checkpoint-{}", state.global_step));
+    let tmp = dir.join(format!(".checkpoint-{}.tmp", state.global_step));
+    std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+    if tmp.exists() {
+        std::fs::remove_dir_all(&tmp).map_err(|e| io(&tmp, e))?;
+    }
+    std::fs::create_dir(&tmp).map_err(|e| io(&tmp, e))?;
+    model.clone().save_file(tmp.join(MODEL_FILE)).map_err(|e| io(&tmp.join(MODEL_FILE), e))?;
+    optim.save(tmp.join(OPTIMIZER_FILE)).map_err(|e| io(&tmp.join(OPTIMIZER_FILE), e))?;
+    let json = serde_json::to_vec_pretty(state).map_err(|e| io(&tmp.join(STATE_FILE), e))?;
+    std::fs::write(tmp.join(STATE_FILE), json).map_err(|e| io(&tmp.join(STATE_FILE), e))?;
+    model.export(&tmp).map_err(|e| io(&tmp, e))?;
+    for entry in std::fs::read_dir(&tmp).map_err(|e| io(&tmp, e))?.flatten() {
+        if entry.path().is_file() {
+            std::fs::File::open(entry.path()).and_then(|f| f.sync_all()).map_err(|e| io(&entry.path(), e))?;
+        }
+    }
+    if final_dir.exists() {
+        std::fs::remove_dir_all(&final_dir).map_err(|e| io(&final_dir, e))?;
+    }
+    std::fs::rename(&tmp, &final_dir).map_err(|e| io(&final_dir, e))?;
+    // The rename itself is durable once the parent directory is synced.
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(final_dir)
+}
+
+/// Deletes the oldest checkpoints beyond `limit`, never the best one (HF `_rotate_checkpoints`).
+pub(crate) fn rotate(dir: &Path, limit: usize, best: Option<&Path>) -> Result<()> {
+    let all = list(dir);
+    let mut excess = all.len().saturating_sub(limit);
+    for (_, path) in all {
+        if excess == 0 {
+            break;
+        }
+        if Some(path.as_path()) == best {
+            continue;
+        }
+        tracing::info!(checkpoint = %path.display(), "deleting older checkpoint (save_total_limit)");
+        std::fs::remove_dir_all(&path).map_err(|e| io(&path, e))?;
+        excess -= 1;
+    }
+    Ok(())
+}
+
+pub(crate) fn load_state(dir: &Path) -> Result<TrainerState> {
+    let path = dir.join(STATE_FILE);
+    let text = std::fs::read_to_string(&path).map_err(|e| io(&path, e))?;
+    serde_json::from_str(&text).map_err(|e| io(&path, e))
+}
+
+pub(crate) fn load_model<M: Module>(dir: &Path, model: M) -> Result<M> {
+    let path = dir.join(MODEL_FILE);
+    model.try_load_file(&path).map_err(|e| io(&path, e))
+}
+
+pub(crate) fn load_optimizer(dir: &Path, optim: ModuleOptimizer) -> Result<ModuleOptimizer> {
+    let path = dir.join(OPTIMIZER_FILE);
+    if !path.is_file() {
+        return Err(io(&path, "missing"));
+    }
+    optim.load(&path).map_err(|e| io(&path, e))
+}

@@ -1,0 +1,269 @@
+//! The loop's own behaviour on a toy classifier (a linear layer with dropout on synthetic
+//! data): gradient accumulation averages, a resumed run ends bit-identical to an
+//! uninterrupted one, the best checkpoint comes back, early stopping stops, rotation keeps
+//! the limit, and bad checkpoints are errors.
+
+use std::path::Path;
+
+use bert_train::{
+    Classifier, Dataset, Error, EvalStrategy, SaveStrategy, SchedulerType, StepOutput, Trainer, TrainingArgs, checkpoint,
+};
+use burn::module::Module;
+use burn::nn::loss::CrossEntropyLossConfig;
+use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig};
+use burn::tensor::{Device, Int, Tensor, TensorData};
+
+#[derive(Module, Debug)]
+struct Toy {
+    dropout: Dropout,
+    linear: Linear,
+}
+
+impl Toy {
+    fn new(dropout: f64, device: &Device) -> Self {
+        device.seed(7);
+        Self { dropout: DropoutConfig::new(dropout).init(), linear: LinearConfig::new(4, 3).init(device) }
+    }
+}
+
+impl Classifier for Toy {
+    type Batch = (Tensor<2>, Tensor<1, Int>);
+    fn step(&self, (x, y): Self::Batch) -> StepOutput {
+        let logits = self.linear.forward(self.dropout.forward(x));
+        let loss = CrossEntropyLossConfig::new().init(&logits.device()).forward(logits.clone(), y);
+        StepOutput { loss, logits }
+    }
+}
+
+/// Points whose class is the largest of three fixed linear scores, plus a little label noise.
+struct Points {
+    x: Vec<[f32; 4]>,
+    y: Vec<usize>,
+}
+
+fn points(n: usize) -> Points {
+    let mut s = 12345u64;
+    let mut next = || {
+        s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        ((s >> 33) as f32 / (1u64 << 31) as f32) * 2.0 - 1.0
+    };
+    let (mut x, mut y) = (Vec::new(), Vec::new());
+    for i in 0..n {
+        let p = [next(), next(), next(), next()];
+        let scores = [p[0] + p[1], p[2] - p[0], p[3] - p[1]];
+        let c = (0..3).fold(0, |b, j| if scores[j] > scores[b] { j } else { b });
+        x.push(p);
+        y.push(if i % 7 == 0 { (c + 1) % 3 } else { c });
+    }
+    Points { x, y }
+}
+
+impl Dataset for Points {
+    type Batch = (Tensor<2>, Tensor<1, Int>);
+    fn len(&self) -> usize {
+        self.y.len()
+    }
+    fn label(&self, i: usize) -> usize {
+        self.y[i]
+    }
+    fn batch(&self, idx: &[usize], device: &Device) -> Self::Batch {
+        let x: Vec<f32> = idx.iter().flat_map(|&i| self.x[i]).collect();
+        let y: Vec<i64> = idx.iter().map(|&i| self.y[i] as i64).collect();
+        (
+            Tensor::from_data(TensorData::new(x, [idx.len(), 4]), device),
+            Tensor::from_data(TensorData::new(y, [idx.len()]), device),
+        )
+    }
+}
+
+fn device() -> Device {
+    Device::flex()
+}
+
+/// burn's random generator is one per backend and process: tests that train with dropout in
+/// parallel threads would draw from each other's seeded streams. One at a time.
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn weights(m: &Toy) -> Vec<f32> {
+    let mut w = m.linear.weight.val().into_data().try_into_vec_as::<f32>().unwrap();
+    if let Some(b) = &m.linear.bias {
+        w.extend(b.val().into_data().try_into_vec_as::<f32>().unwrap());
+    }
+    w
+}
+
+fn args() -> TrainingArgs {
+    TrainingArgs {
+        learning_rate: 0.05,
+        weight_decay: 0.01,
+        num_train_epochs: 3.0,
+        per_device_train_batch_size: 8,
+        per_device_eval_batch_size: 16,
+        warmup_ratio: 0.1,
+        logging_steps: 2,
+        save_strategy: SaveStrategy::No,
+        ..TrainingArgs::default()
+    }
+}
+
+fn run(args: TrainingArgs, data: &Points, eval: Option<&Points>, resume: Option<&Path>) -> bert_train::Result<bert_train::TrainOutput<Toy>> {
+    let trainer = Trainer::new(args, device(), 3)?;
+    trainer.train_from(Toy::new(0.1, &device().autodiff()), data, eval, resume, |_| {})
+}
+
+#[test]
+fn accumulation_averages_micro_batches() {
+    let _serial = serial();
+    let data = points(64);
+    let mut big = args();
+    big.per_device_train_batch_size = 16;
+    big.lr_scheduler_type = SchedulerType::Constant;
+    let mut small = big.clone();
+    small.per_device_train_batch_size = 4;
+    small.gradient_accumulation_steps = 4;
+    assert_eq!(big.total_steps(64), small.total_steps(64));
+    let no_dropout = |a: TrainingArgs| {
+        let trainer = Trainer::new(a, device(), 3).unwrap();
+        trainer.train(Toy::new(0.0, &device().autodiff()), &data, None, |_| {}).unwrap()
+    };
+    let (a, b) = (no_dropout(big), no_dropout(small));
+    assert_eq!(a.global_step, 12);
+    assert_eq!(b.global_step, 12);
+    for (x, y) in weights(&a.model).iter().zip(weights(&b.model)) {
+        assert!((x - y).abs() < 1e-5, "{x} vs {y}");
+    }
+    assert!((a.train_loss - b.train_loss).abs() < 1e-5, "{} vs {}", a.train_loss, b.train_loss);
+    // And without averaging (a sum of four losses) the steps would differ: the check can fail.
+    let mut summed = args();
+    summed.per_device_train_batch_size = 16;
+    summed.lr_scheduler_type = SchedulerType::Constant;
+    summed.learning_rate *= 4.0;
+    let c = no_dropout(summed);
+    assert!(weights(&c.model).iter().zip(weights(&a.model)).any(|(x, y)| (x - y).abs() > 1e-4));
+}
+
+#[test]
+fn a_resumed_run_ends_bit_identical() {
+    let _serial = serial();
+    let (data, eval) = (points(50), points(20));
+    let tmp = tempfile::tempdir().unwrap();
+    let mut a = args();
+    a.gradient_accumulation_steps = 2;
+    a.eval_strategy = EvalStrategy::Steps;
+    a.eval_steps = 2;
+    a.save_strategy = SaveStrategy::Steps;
+    a.save_steps = 3;
+    a.output_dir = Some(tmp.path().join("full"));
+    let full = run(a.clone(), &data, Some(&eval), None).unwrap();
+    // 7 batches, 4 steps an epoch: steps 3, 6 and 9 end mid-epoch. Resuming from each
+    // continues to the same weights and the same history.
+    let ckpts = checkpoint::list(&tmp.path().join("full"));
+    assert_eq!(ckpts.iter().map(|(s, _)| *s).collect::<Vec<_>>(), [3, 6, 9, 12]);
+    for (step, ckpt) in &ckpts[..3] {
+        let mut b = a.clone();
+        b.output_dir = Some(tmp.path().join(format!("resumed-{step}")));
+        let resumed = run(b, &data, Some(&eval), Some(ckpt)).unwrap();
+        assert_eq!(weights(&resumed.model), weights(&full.model), "resumed from step {step}");
+        assert_eq!(resumed.global_step, full.global_step);
+        assert_eq!(resumed.train_loss.to_bits(), full.train_loss.to_bits());
+        assert_eq!(
+            serde_json::to_string(&resumed.log_history).unwrap(),
+            serde_json::to_string(&full.log_history).unwrap()
+        );
+    }
+    // A checkpoint is an exact copy of the run's weights at its step, so the dropout masks (a
+    // function of seed, epoch and batch) are what made the runs agree, not luck: a different
+    // seed does not.
+    let mut other = a.clone();
+    other.seed = 43;
+    other.output_dir = Some(tmp.path().join("other"));
+    assert_ne!(weights(&run(other, &data, Some(&eval), None).unwrap().model), weights(&full.model));
+}
+
+#[test]
+fn best_checkpoint_is_loaded_at_the_end_and_rotation_keeps_it() {
+    let _serial = serial();
+    let (data, eval) = (points(64), points(32));
+    let tmp = tempfile::tempdir().unwrap();
+    let mut a = args();
+    // A learning rate this large overshoots: the last evaluation is not the best.
+    a.learning_rate = 3.0;
+    a.lr_scheduler_type = SchedulerType::Constant;
+    a.eval_strategy = EvalStrategy::Steps;
+    a.eval_steps = 2;
+    a.save_strategy = SaveStrategy::Steps;
+    a.save_steps = 2;
+    a.save_total_limit = Some(2);
+    a.load_best_model_at_end = true;
+    a.output_dir = Some(tmp.path().to_path_buf());
+    let out = run(a.clone(), &data, Some(&eval), None).unwrap();
+    let evals: Vec<(usize, f64)> = out.log_history.iter().filter_map(|e| Some((e.step, e.eval_loss?))).collect();
+    let (best_step, best_loss) = evals.iter().cloned().fold((0, f64::INFINITY), |b, e| if e.1 < b.1 { e } else { b });
+    assert_ne!(best_step, out.global_step, "the test needs a best model before the end: {evals:?}");
+    assert_eq!(out.best_metric, Some(best_loss));
+    assert_eq!(out.best_model_checkpoint.as_deref(), Some(tmp.path().join(format!("checkpoint-{best_step}")).as_path()));
+    // The returned model is the best one: its evaluation gives the best loss again.
+    let trainer = Trainer::new(a, device(), 3).unwrap();
+    let (_, loss) = trainer.evaluate(&out.model, &eval);
+    assert!((loss - best_loss).abs() < 1e-6, "{loss} vs {best_loss}");
+    // Two most recent + the best.
+    let kept: Vec<usize> = checkpoint::list(tmp.path()).iter().map(|(s, _)| *s).collect();
+    let last = out.global_step;
+    let mut want = vec![last - 2, last];
+    if !want.contains(&best_step) {
+        want.insert(0, best_step);
+    }
+    assert_eq!(kept, want);
+}
+
+#[test]
+fn early_stopping_stops_after_patience() {
+    let _serial = serial();
+    let (data, eval) = (points(64), points(32));
+    let mut a = args();
+    a.eval_strategy = EvalStrategy::Steps;
+    a.eval_steps = 2;
+    a.early_stopping_patience = Some(2);
+    // No improvement can exceed this: only the first evaluation counts as one.
+    a.early_stopping_threshold = 1e9;
+    let out = run(a, &data, Some(&eval), None).unwrap();
+    assert!(out.early_stopped);
+    assert_eq!(out.global_step, 6, "evaluations at 2 (best), 4 and 6 (no improvement twice)");
+}
+
+#[test]
+fn bad_checkpoints_and_arguments_are_errors() {
+    let _serial = serial();
+    let data = points(32);
+    let tmp = tempfile::tempdir().unwrap();
+    let mut a = args();
+    a.save_strategy = SaveStrategy::Steps;
+    a.save_steps = 2;
+    a.max_steps = 4;
+    a.output_dir = Some(tmp.path().to_path_buf());
+    run(a.clone(), &data, None, None).unwrap();
+    let ckpt = tmp.path().join("checkpoint-2");
+    // Different data: the positions in the checkpoint would mean other examples.
+    let e = run(a.clone(), &points(40), None, Some(&ckpt)).unwrap_err();
+    assert!(matches!(e, Error::Resume { .. }) && e.to_string().contains("checkpoint-2"), "{e}");
+    // A truncated model record names the file.
+    let model = ckpt.join(checkpoint::MODEL_FILE);
+    let bytes = std::fs::read(&model).unwrap();
+    std::fs::write(&model, &bytes[..bytes.len() / 2]).unwrap();
+    let e = run(a.clone(), &data, None, Some(&ckpt)).unwrap_err();
+    assert!(e.to_string().contains("model.bpk"), "{e}");
+    std::fs::remove_file(ckpt.join(checkpoint::STATE_FILE)).unwrap();
+    let e = run(a.clone(), &data, None, Some(&ckpt)).unwrap_err();
+    assert!(e.to_string().contains("trainer_state.json"), "{e}");
+    // HF's argument rules.
+    let mut bad = a.clone();
+    bad.load_best_model_at_end = true;
+    bad.eval_strategy = EvalStrategy::Epoch;
+    assert!(matches!(Trainer::new(bad, device(), 3), Err(Error::Args(_))));
+    let mut bad = a;
+    bad.metric_for_best_model = Some("bleu".into());
+    assert!(matches!(Trainer::new(bad, device(), 3), Err(Error::Args(_))));
+}
