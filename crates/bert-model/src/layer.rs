@@ -3,7 +3,9 @@
 use burn::module::Module;
 use burn::nn::{Dropout, DropoutConfig, LayerNorm, Linear};
 use burn::tensor::Tensor;
-use burn::tensor::activation::{gelu, gelu_approximate, relu, silu, tanh};
+use burn::tensor::activation::{gelu_approximate, relu, silu, tanh};
+
+use crate::activation::gelu_exact;
 
 use crate::attention::BertAttention;
 use crate::config::{BertConfig, HiddenAct};
@@ -29,7 +31,7 @@ impl BertIntermediate {
     pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
         let x = self.dense.forward(x);
         match self.act {
-            HiddenAct::Gelu => gelu(x),
+            HiddenAct::Gelu => gelu_exact(x),
             HiddenAct::GeluTanh => gelu_approximate(x),
             HiddenAct::Relu => relu(x),
             HiddenAct::Silu => silu(x),

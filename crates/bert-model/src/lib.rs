@@ -9,6 +9,7 @@
 // the name into generated code, where a field-level allow does not reach.
 #![allow(non_snake_case)]
 
+pub mod activation;
 pub mod attention;
 pub mod bert;
 pub mod checkpoint;
