@@ -110,6 +110,16 @@ pub struct TrainArgs {
     pub train_file: Option<PathBuf>,
     #[arg(long, requires = "train_file")]
     pub validation_file: Option<PathBuf>,
+    /// Without --validation-file: hold out this part of --train-file for validation, a
+    /// fraction (0.1) or a count (500), like scikit-learn's train_test_split (seed: --seed).
+    #[arg(long, requires = "train_file", conflicts_with = "validation_file", value_parser = parse_test_size)]
+    pub validation_split: Option<bert_data::TestSize>,
+    /// With --validation-split: keep each label's share the same in both splits.
+    #[arg(long, requires = "validation_split")]
+    pub stratify: bool,
+    /// With --validation-split: no value of this column (e.g. a movie id) in both splits.
+    #[arg(long, requires = "validation_split", conflicts_with = "stratify")]
+    pub group_column: Option<String>,
     #[command(flatten)]
     pub columns: ColumnArgs,
     #[arg(long, default_value = "label")]
@@ -151,6 +161,12 @@ pub struct TrainArgs {
     /// Micro-batches whose gradients are averaged into one optimizer step.
     #[arg(long, default_value_t = 1)]
     pub gradient_accumulation_steps: usize,
+    /// Batches of similar lengths (HF group_by_length): less padding, faster epochs.
+    #[arg(long)]
+    pub group_by_length: bool,
+    /// Drop each epoch's last incomplete batch.
+    #[arg(long)]
+    pub dataloader_drop_last: bool,
     /// When to write checkpoints (`<output-dir>/checkpoint-<step>/`); HF's default.
     #[arg(long, default_value = "steps", value_parser = ["no", "steps", "epoch"])]
     pub save_strategy: String,
@@ -191,4 +207,15 @@ pub struct TrainArgs {
     pub eval_limit: Option<usize>,
     #[command(flatten)]
     pub backend: BackendArgs,
+}
+
+/// `0.1` → a fraction, `500` → a count.
+fn parse_test_size(s: &str) -> Result<bert_data::TestSize, String> {
+    if let Ok(n) = s.parse::<usize>() {
+        return Ok(bert_data::TestSize::Count(n));
+    }
+    match s.parse::<f64>() {
+        Ok(f) if f > 0.0 && f < 1.0 => Ok(bert_data::TestSize::Fraction(f)),
+        _ => Err(format!("`{s}` is neither a fraction in (0, 1) nor a count")),
+    }
 }

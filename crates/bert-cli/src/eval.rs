@@ -31,6 +31,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
         text_pair: args.columns.text_pair_column.clone(),
         label: args.label_column.clone(),
         require_label: true,
+        group: None,
     };
     let rows = read_rows(&args.file, &cols)?;
     if rows.is_empty() {

@@ -3,9 +3,11 @@
 
 mod args;
 mod config;
+mod curves;
 mod eval;
 mod model_dir;
 mod predict;
+mod stats;
 mod task;
 mod train;
 

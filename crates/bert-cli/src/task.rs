@@ -75,6 +75,10 @@ impl Dataset for TokenizedSet {
         self.labels[i]
     }
 
+    fn length(&self, i: usize) -> usize {
+        self.input_ids[i].len()
+    }
+
     fn batch(&self, indices: &[usize], device: &Device) -> Self::Batch {
         let s = indices.iter().map(|&i| self.input_ids[i].len()).max().unwrap_or(0);
         let b = indices.len();

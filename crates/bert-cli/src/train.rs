@@ -55,12 +55,11 @@ pub fn run(args: TrainArgs) -> Result<()> {
     let started = Instant::now();
     let train_set = tokenize(&tokenizer, &train, args.max_length)?;
     let eval_set = tokenize(&tokenizer, &eval, args.max_length)?;
-    let truncated = train_set.input_ids.iter().filter(|r| r.len() >= args.max_length).count();
-    eprintln!(
-        "tokenized in {:.1}s; {truncated} training examples reach --max-length {}",
-        started.elapsed().as_secs_f64(),
-        args.max_length
-    );
+    eprintln!("tokenized in {:.1}s", started.elapsed().as_secs_f64());
+    eprintln!("{}", crate::stats::describe("training", &train_set, &names, args.max_length));
+    if !eval_set.is_empty() {
+        eprintln!("{}", crate::stats::describe("validation", &eval_set, &names, args.max_length));
+    }
 
     // HF `set_seed` before `from_pretrained`: the fresh head's init is seeded too.
     let train_device = device.clone().autodiff();
@@ -175,6 +174,8 @@ fn training_args(a: &TrainArgs) -> Result<TrainingArgs> {
         eval_steps: a.eval_steps,
         logging_steps: a.logging_steps,
         gradient_accumulation_steps: a.gradient_accumulation_steps,
+        group_by_length: a.group_by_length,
+        dataloader_drop_last: a.dataloader_drop_last,
         output_dir: Some(a.output_dir.clone()),
         save_strategy: match a.save_strategy.as_str() {
             "no" => SaveStrategy::No,
@@ -241,6 +242,7 @@ fn load_data(args: &TrainArgs) -> Result<(Vec<String>, Split, Split)> {
         text_pair: args.columns.text_pair_column.clone(),
         label: args.label_column.clone(),
         require_label: true,
+        group: args.group_column.clone(),
     };
     let train_rows = read_rows(train_file, &cols)?;
     if train_rows.is_empty() {
@@ -255,12 +257,42 @@ fn load_data(args: &TrainArgs) -> Result<(Vec<String>, Split, Split)> {
     if names.len() < 2 {
         bail!("{}: the training data has {} distinct label(s); classification needs 2 or more", train_file.display(), names.len());
     }
-    let train = labelled_split(train_file, train_rows, &names, "training")?;
-    let eval = match &args.validation_file {
-        Some(p) => labelled_split(p, read_rows(p, &cols)?, &names, "training")?,
-        None => Split::default(),
+    let groups: Vec<String> = train_rows.iter().map(|r| r.group.clone().unwrap_or_default()).collect();
+    let all = labelled_split(train_file, train_rows, &names, "training")?;
+    let (train, eval) = match (&args.validation_file, args.validation_split) {
+        (Some(p), _) => (all, labelled_split(p, read_rows(p, &cols)?, &names, "training")?),
+        (None, Some(size)) => hold_out(args, train_file, all, &groups, size, &names)?,
+        (None, None) => (all, Split::default()),
     };
     Ok((names, train, eval))
+}
+
+/// `--validation-split`: part of the training file held out for validation, split like
+/// scikit-learn's `train_test_split` (seeded by --seed; stratified or by group on request).
+fn hold_out(args: &TrainArgs, file: &Path, all: Split, groups: &[String], size: bert_data::TestSize, names: &[String]) -> Result<(Split, Split)> {
+    let n = all.labels.len();
+    let split = if args.group_column.is_some() {
+        bert_data::group_split(groups, size, args.seed)
+    } else if args.stratify {
+        bert_data::stratified_split(&all.labels, size, args.seed)
+    } else {
+        bert_data::train_test_split(n, size, true, args.seed)
+    };
+    let (train_idx, eval_idx) = split.with_context(|| format!("{}: --validation-split", file.display()))?;
+    let pick = |idx: &[usize]| Split {
+        texts: idx.iter().map(|&i| all.texts[i].clone()).collect(),
+        labels: idx.iter().map(|&i| all.labels[i]).collect(),
+    };
+    let (train, eval) = (pick(&train_idx), pick(&eval_idx));
+    for (id, name) in names.iter().enumerate() {
+        if !train.labels.contains(&id) {
+            bail!(
+                "{}: the validation split leaves label `{name}` without a training example; use --stratify, a smaller --validation-split or another --seed",
+                file.display()
+            );
+        }
+    }
+    Ok((train, eval))
 }
 
 /// Rows with their labels turned into ids of `names`; a label outside them is an error that
@@ -341,6 +373,12 @@ fn save(
         "dataset": if args.train_file.is_some() { serde_json::Value::Null } else { json!(args.dataset) },
         "train_file": args.train_file,
         "validation_file": args.validation_file,
+        "validation_split": args.validation_split.map(|s| match s {
+            bert_data::TestSize::Fraction(f) => json!(f),
+            bert_data::TestSize::Count(c) => json!(c),
+        }),
+        "stratify": args.stratify,
+        "group_column": args.group_column,
         "max_length": args.max_length,
         "train_limit": args.train_limit,
         "eval_limit": args.eval_limit,
@@ -362,5 +400,6 @@ fn save(
         lines.push('\n');
     }
     write_atomic(&dir.join("metrics.jsonl"), lines.as_bytes())?;
+    write_atomic(&dir.join("curves.svg"), crate::curves::svg(&out.log_history).as_bytes())?;
     Ok(())
 }

@@ -29,9 +29,11 @@ fn short_real_fine_tune_learns_and_reloads() {
     let losses: Vec<f64> = state["log_history"].as_array().unwrap().iter().filter_map(|e| e["loss"].as_f64()).collect();
     assert_eq!(losses.len(), 4, "{losses:?}");
     assert!(losses[3] < losses[0] - 0.02, "loss did not go down: {losses:?}");
-    for f in ["all_results.json", "train_results.json", "eval_results.json", "run_config.json", "metrics.jsonl", "config.json", "model.safetensors", "tokenizer.json"] {
+    for f in ["all_results.json", "train_results.json", "eval_results.json", "run_config.json", "metrics.jsonl", "curves.svg", "config.json", "model.safetensors", "tokenizer.json"] {
         assert!(out.join(f).is_file(), "{f} missing");
     }
+    let svg = std::fs::read_to_string(out.join("curves.svg")).unwrap();
+    assert_eq!(svg.matches("<circle").count(), 4 + 1, "4 losses and 1 evaluation");
     let results = json(&out.join("all_results.json"));
     assert_eq!(results["global_step"], 20);
     let acc = results["eval_accuracy"].as_f64().unwrap();
@@ -73,9 +75,53 @@ fn bad_training_data_fails_cleanly() {
         assert!(err.contains(needle), "{name}: {err}");
         assert!(!out.exists(), "{name}: output written despite the error");
     }
+    // A split that leaves a label with no training example.
+    let rare = tmp.path().join("rare.csv");
+    std::fs::write(&rare, "text,label\na,pos\nb,pos\nc,pos\nd,pos\ne,neg\n").unwrap();
+    let o = cli(&["train", "--model", model.to_str().unwrap(), "--train-file", rare.to_str().unwrap(), "--validation-split", "4", "--output-dir", tmp.path().join("r").to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("rare.csv") && err.contains("without a training example"), "{err}");
     let one = tmp.path().join("one.csv");
     std::fs::write(&one, "text,label\ngood,pos\nfine,pos\n").unwrap();
     let o = cli(&["train", "--model", model.to_str().unwrap(), "--train-file", one.to_str().unwrap(), "--output-dir", tmp.path().join("o").to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("1 distinct label"));
+}
+
+#[test]
+fn validation_split_holds_out_whole_groups() {
+    let tmp = tempfile::tempdir().unwrap();
+    let model = common::fixtures().join("tiny/single_label_classification");
+    let train = tmp.path().join("train.csv");
+    let labels = ["negative", "neutral", "positive"];
+    let mut body = String::from("movie,text,label\n");
+    for i in 0..40 {
+        body.push_str(&format!("m{},review {i} of movie {},{}\n", i % 10, i % 10, labels[i % 3]));
+    }
+    std::fs::write(&train, body).unwrap();
+    let run = |extra: &[&str], out: &str| {
+        let out = tmp.path().join(out);
+        let mut args = vec!["train", "--model", model.to_str().unwrap(), "--train-file", train.to_str().unwrap(), "--output-dir", out.to_str().unwrap(), "--max-steps", "2", "--max-length", "16", "--save-strategy", "no"];
+        args.extend(extra);
+        cli(&args)
+    };
+    // 10 movies of 4 reviews; 20% of the movies is 2 movies, 8 reviews.
+    let o = run(&["--validation-split", "0.2", "--group-column", "movie"], "groups");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("32 training and 8 validation examples"), "{err}");
+    let results = json(&tmp.path().join("groups/eval_results.json"));
+    assert!(results["eval_accuracy"].as_f64().is_some());
+    // Stratified: each label keeps its share.
+    let o = run(&["--validation-split", "12", "--stratify"], "strat");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("28 training and 12 validation examples"));
+    // A bad size and an unknown group column are clear errors.
+    let o = run(&["--validation-split", "1.5"], "bad");
+    assert_eq!(o.status.code(), Some(2), "clap's usage error");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("neither a fraction"));
+    let o = run(&["--validation-split", "0.2", "--group-column", "film"], "bad2");
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no `film` group column"));
 }

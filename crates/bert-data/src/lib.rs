@@ -1,8 +1,7 @@
-//! Datasets for text classification, knowing nothing of models: rows read from CSV, TSV
-//! and JSONL files with HF `run_glue.py`'s column rules, each error naming file and line.
-//!
-//! Still to come here (issue 3): labels and label maps, seeded and grouped splits, the
-//! built-in Rotten Tomatoes source, compressed inputs and batching.
+//! Datasets for text classification, knowing nothing of models: rows read from CSV, TSV,
+//! JSONL and JSON-array files (plain, `.gz` or `.bz2`) with HF `run_glue.py`'s column rules,
+//! each error naming file and line; scikit-learn-style seeded splits (plain, stratified,
+//! by group); the built-in Rotten Tomatoes source.
 //!
 //! ```no_run
 //! let rows = bert_data::read_rows("reviews.csv", &bert_data::Columns::default())?;
@@ -12,8 +11,10 @@
 
 pub mod rotten_tomatoes;
 mod read;
+pub mod split;
 
-pub use read::{Columns, Format, Row, read_rows};
+pub use read::{Columns, Compression, Format, Row, read_rows};
+pub use split::{SplitError, TestSize, group_split, stratified_split, train_test_split};
 
 use std::path::PathBuf;
 

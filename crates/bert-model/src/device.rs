@@ -8,6 +8,8 @@ use std::str::FromStr;
 
 use burn::tensor::Device;
 
+use crate::{Error, Result};
+
 /// A backend this build may have compiled in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -43,7 +45,7 @@ impl Backend {
     }
 
     /// The burn device for this backend, or an error naming the feature to enable.
-    pub fn device(self) -> Result<Device, String> {
+    pub fn device(self) -> Result<Device> {
         match self {
             #[cfg(feature = "flex")]
             Backend::Flex => Ok(Device::flex()),
@@ -56,7 +58,7 @@ impl Backend {
             #[cfg(feature = "wgpu")]
             Backend::Wgpu => Ok(Device::wgpu(burn::tensor::DeviceKind::DefaultDevice)),
             #[allow(unreachable_patterns)]
-            other => Err(format!(
+            other => Err(Error::Backend(format!(
                 "backend `{other}` is not compiled into this build; rebuild with `--features {}` \
                  (compiled: {})",
                 other.feature(),
@@ -65,7 +67,7 @@ impl Backend {
                     .map(|b| b.to_string())
                     .collect::<Vec<_>>()
                     .join(", ")
-            )),
+            ))),
         }
     }
 
@@ -90,9 +92,9 @@ impl fmt::Display for Backend {
 }
 
 impl FromStr for Backend {
-    type Err = String;
+    type Err = Error;
 
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
+    fn from_str(s: &str) -> Result<Self> {
         match s {
             "flex" | "cpu" => Ok(Backend::Flex),
             "tch" | "libtorch" => Ok(Backend::Tch),
@@ -101,10 +103,10 @@ impl FromStr for Backend {
                 Some(i) => i
                     .parse()
                     .map(Backend::TchCuda)
-                    .map_err(|_| format!("bad CUDA index in backend {s:?}")),
-                None => Err(format!(
+                    .map_err(|_| Error::Backend(format!("bad CUDA index in backend {s:?}"))),
+                None => Err(Error::Backend(format!(
                     "unknown backend {s:?} (expected flex, tch, tch-cuda:N or wgpu)"
-                )),
+                ))),
             },
         }
     }

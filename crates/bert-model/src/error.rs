@@ -5,6 +5,9 @@ use std::path::PathBuf;
 /// What can go wrong reading a config, loading weights or writing an export.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// A backend name that is unknown or not compiled into this build.
+    #[error("{0}")]
+    Backend(String),
     #[error("cannot read {path}: {source}")]
     Read {
         path: PathBuf,

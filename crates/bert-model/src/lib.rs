@@ -4,6 +4,18 @@
 //!
 //! Module and field names are HF's, so a parameter's path is its HF key (see [`export`]).
 //! The backend is not chosen here: pass a `burn::tensor::Device` (see [`device`]).
+//!
+//! ```no_run
+//! use bert_model::{BertForSequenceClassification, BertInput, device::Backend};
+//! let device = Backend::Flex.device()?;
+//! let model = BertForSequenceClassification::from_pretrained("path/to/hf-model", &device)?;
+//! // [CLS] hello [SEP] in the bert-base-uncased vocabulary.
+//! let input = BertInput::from_ids(1, 3, vec![101, 7592, 102], vec![1; 3], vec![0; 3], &device)?;
+//! let logits = model.forward(input); // [1, num_labels]
+//! println!("{:?}", logits.into_data());
+//! model.save_pretrained("exported")?; // transformers' from_pretrained loads it back
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 // Fields are named `LayerNorm` as in HF so record paths are HF keys; the derive copies
 // the name into generated code, where a field-level allow does not reach.

@@ -54,6 +54,10 @@ pub struct TrainingArgs {
     pub logging_steps: usize,
     /// Micro-batches whose gradients are averaged into one optimizer step.
     pub gradient_accumulation_steps: usize,
+    /// Batches of similar lengths (HF `LengthGroupedSampler`), less padding.
+    pub group_by_length: bool,
+    /// Drop the last incomplete batch of each epoch.
+    pub dataloader_drop_last: bool,
     /// Where checkpoints go (`checkpoint-<step>/`); none: no checkpoints are written.
     pub output_dir: Option<PathBuf>,
     pub save_strategy: SaveStrategy,
@@ -93,6 +97,8 @@ impl Default for TrainingArgs {
             eval_steps: 500,
             logging_steps: 500,
             gradient_accumulation_steps: 1,
+            group_by_length: false,
+            dataloader_drop_last: false,
             output_dir: None,
             save_strategy: SaveStrategy::Steps,
             save_steps: 500,
@@ -161,10 +167,19 @@ impl TrainingArgs {
         Ok(())
     }
 
+    /// Batches in one epoch of `n` examples (the last one partial unless dropped).
+    pub fn batches_per_epoch(&self, n: usize) -> usize {
+        if self.dataloader_drop_last {
+            n / self.per_device_train_batch_size
+        } else {
+            n.div_ceil(self.per_device_train_batch_size)
+        }
+    }
+
     /// Optimizer steps in one epoch of `n` examples: HF's
-    /// `ceil(ceil(n / batch) / gradient_accumulation_steps)`.
+    /// `ceil(batches / gradient_accumulation_steps)`.
     pub fn steps_per_epoch(&self, n: usize) -> usize {
-        n.div_ceil(self.per_device_train_batch_size).div_ceil(self.gradient_accumulation_steps).max(1)
+        self.batches_per_epoch(n).div_ceil(self.gradient_accumulation_steps).max(1)
     }
 
     /// Optimizer steps for `n` training examples (HF: steps per epoch × epochs, or `max_steps`).

@@ -5,6 +5,31 @@
 //! (1e-8) and a second parameter group without weight decay for biases and norm weights;
 //! gradient clipping is by the *global* norm (burn's clips per tensor); the learning-rate
 //! schedules are HF's `get_*_schedule_with_warmup` formulas.
+//!
+//! ```no_run
+//! use bert_train::{Classifier, Dataset, EvalStrategy, Trainer, TrainingArgs};
+//!
+//! fn fine_tune<M, D>(model: M, train: &D, eval: &D) -> bert_train::Result<M>
+//! where
+//!     M: Classifier,
+//!     D: Dataset<Batch = M::Batch>,
+//! {
+//!     let args = TrainingArgs {
+//!         learning_rate: 5e-5,
+//!         weight_decay: 0.01,
+//!         num_train_epochs: 1.0,
+//!         per_device_train_batch_size: 32,
+//!         eval_strategy: EvalStrategy::Epoch,
+//!         output_dir: Some("runs/example".into()), // checkpoint-<step>/ go here
+//!         ..TrainingArgs::default()
+//!     };
+//!     // `model` was built on `Device::flex().autodiff()`.
+//!     let trainer = Trainer::new(args, burn::tensor::Device::flex(), 2)?;
+//!     let out = trainer.train(model, train, Some(eval), |log| println!("{log:?}"))?;
+//!     println!("{} steps, mean loss {:.4}", out.global_step, out.train_loss);
+//!     Ok(out.model)
+//! }
+//! ```
 
 mod args;
 mod best;
@@ -22,7 +47,7 @@ pub use checkpoint::TrainerState;
 pub use clip::clip_grad_norm;
 pub use metrics::{ClassificationMetrics, classification_metrics};
 pub use optim::hf_adamw;
-pub use sampler::shuffled;
+pub use sampler::{length_grouped, shuffled};
 pub use schedule::lr_lambda;
 pub use trainer::{LogEntry, TrainOutput, Trainer};
 
@@ -61,6 +86,10 @@ pub trait Dataset {
     }
     /// The class id of example `i`, for metrics.
     fn label(&self, i: usize) -> usize;
+    /// The length of example `i` (e.g. tokens), for `group_by_length`.
+    fn length(&self, _i: usize) -> usize {
+        1
+    }
     fn batch(&self, indices: &[usize], device: &Device) -> Self::Batch;
 }
 

@@ -13,8 +13,8 @@ use crate::best::{improves, metric_value};
 use crate::checkpoint::{self, TrainerState};
 use crate::metrics::{ClassificationMetrics, classification_metrics};
 use crate::{
-    Classifier, Dataset, Error, EvalStrategy, Result, SaveStrategy, TrainingArgs, clip_grad_norm, hf_adamw, lr_lambda,
-    shuffled,
+    Classifier, Dataset, Error, EvalStrategy, Result, SaveStrategy, TrainingArgs, clip_grad_norm, hf_adamw,
+    length_grouped, lr_lambda, shuffled,
 };
 
 /// One row of the log history (HF `state.log_history`): a training log or an evaluation.
@@ -110,7 +110,11 @@ impl Trainer {
         }
         let ad = self.device.clone().autodiff();
         let (bs, accum) = (a.per_device_train_batch_size, a.gradient_accumulation_steps);
-        let n_batches = train.len().div_ceil(bs);
+        let n_batches = a.batches_per_epoch(train.len());
+        if n_batches == 0 {
+            return Err(Error::Args(format!("dataloader_drop_last with {} examples and batch {bs} leaves no batch", train.len())));
+        }
+        let lengths: Vec<usize> = if a.group_by_length { (0..train.len()).map(|i| train.length(i)).collect() } else { Vec::new() };
         let per_epoch = a.steps_per_epoch(train.len());
         let total = a.total_steps(train.len());
         let warmup = a.warmup(total);
@@ -160,8 +164,8 @@ impl Trainer {
         let mut stop = false;
         'epochs: while st.global_step < total && !stop {
             let epoch = st.next_epoch;
-            let order = shuffled(train.len(), a.seed, epoch);
-            let batches: Vec<&[usize]> = order.chunks(bs).collect();
+            let order = if a.group_by_length { length_grouped(&lengths, bs, a.seed, epoch) } else { shuffled(train.len(), a.seed, epoch) };
+            let batches: Vec<&[usize]> = order.chunks(bs).take(n_batches).collect();
             while st.next_batch < n_batches && st.global_step < total {
                 // One optimizer step over up to `accum` micro-batches; HF divides each loss by
                 // the number of micro-batches in this step (fewer at the end of an epoch).

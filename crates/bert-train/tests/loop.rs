@@ -66,6 +66,9 @@ impl Dataset for Points {
     fn label(&self, i: usize) -> usize {
         self.y[i]
     }
+    fn length(&self, i: usize) -> usize {
+        (i * 7) % 13 + 1
+    }
     fn batch(&self, idx: &[usize], device: &Device) -> Self::Batch {
         let x: Vec<f32> = idx.iter().flat_map(|&i| self.x[i]).collect();
         let y: Vec<i64> = idx.iter().map(|&i| self.y[i] as i64).collect();
@@ -266,4 +269,27 @@ fn bad_checkpoints_and_arguments_are_errors() {
     let mut bad = a;
     bad.metric_for_best_model = Some("bleu".into());
     assert!(matches!(Trainer::new(bad, device(), 3), Err(Error::Args(_))));
+}
+
+#[test]
+fn drop_last_and_group_by_length() {
+    let _serial = serial();
+    let data = points(50);
+    let mut a = args();
+    a.dataloader_drop_last = true;
+    a.group_by_length = true;
+    a.logging_steps = 1;
+    assert_eq!(a.total_steps(50), 18, "6 full batches of 8 per epoch, 3 epochs");
+    let trainer = Trainer::new(a.clone(), device(), 3).unwrap();
+    let out = trainer.train(Toy::new(0.1, &device().autodiff()), &data, None, |_| {}).unwrap();
+    assert_eq!(out.global_step, 18);
+    // The two orders really differ: a grouped run ends elsewhere than a shuffled one.
+    a.group_by_length = false;
+    let plain = Trainer::new(a, device(), 3).unwrap().train(Toy::new(0.1, &device().autodiff()), &data, None, |_| {}).unwrap();
+    assert_ne!(weights(&out.model), weights(&plain.model));
+    // Too few examples for one full batch.
+    let mut b = args();
+    b.dataloader_drop_last = true;
+    let e = Trainer::new(b, device(), 3).unwrap().train(Toy::new(0.1, &device().autodiff()), &points(5), None, |_| {}).unwrap_err();
+    assert!(e.to_string().contains("no batch"), "{e}");
 }
