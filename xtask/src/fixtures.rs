@@ -1,7 +1,7 @@
 //! `cargo xtask fixtures`: regenerates `fixtures/` with PyTorch + transformers at the
 //! versions pinned by the reference harness (`../shared/reference/README.md`).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, Result};
@@ -13,24 +13,36 @@ pub struct Args {
     venv: Option<PathBuf>,
 }
 
-pub fn run(args: Args) -> Result<()> {
-    let venv = args
-        .venv
-        .unwrap_or_else(|| bert_assets::Store::from_env().root().join("ref-venv"));
+/// A Python with the reference harness's pins: `<venv>/bin/python`, the venv created (with
+/// pip, from `scripts/requirements-ref.txt`, as CI's `scripts/setup-torch.sh`) if missing.
+fn venv_python(venv: &Path) -> Result<PathBuf> {
     let python = venv.join("bin/python");
-    if !python.is_file() {
+    if !venv.join(".complete").is_file() {
         crate::status({
             let mut c = Command::new("python3");
-            c.args(["-m", "venv"]).arg(&venv);
+            c.args(["-m", "venv"]).arg(venv);
             c
         })?;
         crate::status({
             let mut c = Command::new(&python);
-            // The reference harness's pins, shared with CI's set-up (scripts/setup-torch.sh).
             c.args(["-m", "pip", "install", "-q", "-r"]).arg(crate::root().join("scripts/requirements-ref.txt"));
             c
         })?;
+        std::fs::write(venv.join(".complete"), b"")?;
     }
+    Ok(python)
+}
+
+/// The reference Python in the asset cache (`<cache>/ref-venv`), set up on first use.
+pub fn ref_python() -> Result<PathBuf> {
+    venv_python(&bert_assets::Store::from_env().root().join("ref-venv"))
+}
+
+pub fn run(args: Args) -> Result<()> {
+    let venv = args
+        .venv
+        .unwrap_or_else(|| bert_assets::Store::from_env().root().join("ref-venv"));
+    let python = venv_python(&venv)?;
     let root = crate::root();
     crate::status({
         let mut c = Command::new(&python);

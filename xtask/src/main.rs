@@ -1,6 +1,7 @@
 //! `cargo xtask …` (the cargo-xtask convention): project automation in Rust, run through
 //! the `xtask` alias in `.cargo/config.toml`. Cargo is invoked through `$CARGO`.
 
+mod bench;
 mod download;
 mod fixtures;
 mod test;
@@ -24,6 +25,8 @@ enum Cmd {
     FetchAssets {
         names: Vec<String>,
     },
+    /// Our CLI against the PyTorch reference harness, side by side (BENCHMARKS.md).
+    Bench(bench::Args),
     /// Download an HF hub model into the HF cache (HF_ENDPOINT, HF_HOME/HF_HUB_CACHE, HF_TOKEN).
     DownloadWeights(download::Args),
     /// Regenerate the PyTorch parity fixtures with the reference harness's pinned versions.
@@ -42,6 +45,7 @@ fn main() {
 fn run() -> Result<()> {
     match Cli::parse().command {
         Cmd::FetchAssets { names } => fetch_assets(&names),
+        Cmd::Bench(args) => bench::run(args),
         Cmd::DownloadWeights(args) => download::run(args),
         Cmd::Fixtures(args) => fixtures::run(args),
         Cmd::Test(args) => test::run(args),

@@ -82,7 +82,7 @@ pub fn run(args: Args) -> Result<()> {
 
 /// `LD_LIBRARY_PATH` for test binaries linked to libtorch: the real library directory, not
 /// a view of symlinks, because libtorch finds its helper libraries through `$ORIGIN` run paths.
-fn libtorch_lib_path() -> Result<OsString> {
+pub fn libtorch_lib_path() -> Result<OsString> {
     let Some(libtorch) = std::env::var_os("LIBTORCH") else {
         bail!("the tch backend needs LIBTORCH (see README: Backends)");
     };
