@@ -72,6 +72,8 @@ pub fn run(args: TrainArgs) -> Result<()> {
     let mut last = (Instant::now(), 0usize);
     if let Some(dir) = &resume {
         eprintln!("resuming from {}", dir.display());
+        // The first rate after resuming counts from the checkpoint's step.
+        last.1 = bert_train::checkpoint::load_state(dir)?.global_step;
     }
     let task = BertTask { model, tokenizer_dir: Some(dir.clone()) };
     let eval_data = (!eval_set.is_empty()).then_some(&eval_set);

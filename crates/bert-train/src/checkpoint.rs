@@ -123,7 +123,8 @@ pub(crate) fn rotate(dir: &Path, limit: usize, best: Option<&Path>) -> Result<()
     Ok(())
 }
 
-pub(crate) fn load_state(dir: &Path) -> Result<TrainerState> {
+/// The loop state saved in a checkpoint directory.
+pub fn load_state(dir: &Path) -> Result<TrainerState> {
     let path = dir.join(STATE_FILE);
     let text = std::fs::read_to_string(&path).map_err(|e| io(&path, e))?;
     serde_json::from_str(&text).map_err(|e| io(&path, e))
