@@ -63,7 +63,7 @@ mod tests {
     use super::*;
 
     fn entry(step: usize, loss: Option<f64>) -> LogEntry {
-        LogEntry { step, epoch: 0.0, loss, learning_rate: None, grad_norm: None, eval_loss: None, eval: None }
+        LogEntry { step, epoch: 0.0, loss, learning_rate: None, grad_norm: None, eval_loss: None, eval: None, eval_multilabel: None, eval_regression: None }
     }
 
     #[test]

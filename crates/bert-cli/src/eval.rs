@@ -1,7 +1,7 @@
 //! `bert-cli eval`: a saved model on a labelled file, with the metrics `train` reports
 //! (HF `trainer.evaluate()` on an eval dataset).
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use bert_data::{Columns, read_rows};
 use bert_model::ProblemType;
 use bert_model::export::write_atomic;
@@ -46,6 +46,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
     };
     let trainer = Trainer::new(targs, device, names.len())?;
     let (m, loss) = trainer.evaluate(&BertTask { model, tokenizer_dir: None }, &data);
+    let m = m.classification().cloned().context("single-label data gives classification metrics")?;
     let mut results = eval_json(&m, Some(loss), &names);
     results["eval_samples"] = json!(split.labels.len());
     eprintln!(

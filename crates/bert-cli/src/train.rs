@@ -99,7 +99,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
         (Some(e), false) => (e.eval.clone(), e.eval_loss),
         (None, false) => {
             let (m, l) = trainer.evaluate(&out.model, &eval_set);
-            (Some(m), Some(l))
+            (m.classification().cloned(), Some(l))
         }
     };
     save(&args, &dir, &out, metrics.as_ref(), eval_loss, &targs, &names)?;

@@ -36,7 +36,9 @@ mod best;
 pub mod checkpoint;
 mod clip;
 mod metrics;
+mod multilabel_metrics;
 mod optim;
+mod regression_metrics;
 mod sampler;
 mod schedule;
 mod trainer;
@@ -46,6 +48,8 @@ pub use best::METRIC_NAMES;
 pub use checkpoint::TrainerState;
 pub use clip::clip_grad_norm;
 pub use metrics::{ClassificationMetrics, classification_metrics};
+pub use multilabel_metrics::{MultiLabelMetrics, multilabel_metrics};
+pub use regression_metrics::{RegressionMetrics, regression_metrics};
 pub use optim::hf_adamw;
 pub use sampler::{length_grouped, shuffled};
 pub use schedule::lr_lambda;
@@ -63,6 +67,33 @@ pub struct StepOutput {
     pub loss: Tensor<1>,
     /// `[batch, num_labels]`.
     pub logits: Tensor<2>,
+}
+
+/// The expected output of one example, by problem type (HF `problem_type`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Target {
+    Class(usize),
+    /// Multi-label: which labels apply.
+    Labels(Vec<bool>),
+    /// Regression: the value (the first logit is the prediction).
+    Value(f32),
+}
+
+/// The metrics of one evaluation, by problem type.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EvalMetrics {
+    Classification(ClassificationMetrics),
+    MultiLabel(MultiLabelMetrics),
+    Regression(RegressionMetrics),
+}
+
+impl EvalMetrics {
+    pub fn classification(&self) -> Option<&ClassificationMetrics> {
+        match self {
+            EvalMetrics::Classification(m) => Some(m),
+            _ => None,
+        }
+    }
 }
 
 /// A model the trainer can train: a batch in, loss and logits out.
@@ -84,8 +115,15 @@ pub trait Dataset {
     fn is_empty(&self) -> bool {
         self.len() == 0
     }
-    /// The class id of example `i`, for metrics.
-    fn label(&self, i: usize) -> usize;
+    /// The class id of example `i`, for the metrics of single-label classification.
+    fn label(&self, _i: usize) -> usize {
+        0
+    }
+    /// What example `i` should predict, for metrics; classification by default. Multi-label
+    /// and regression datasets return their own kind and get their metrics.
+    fn target(&self, i: usize) -> Target {
+        Target::Class(self.label(i))
+    }
     /// The length of example `i` (e.g. tokens), for `group_by_length`.
     fn length(&self, _i: usize) -> usize {
         1

@@ -12,6 +12,9 @@ use serde::{Deserialize, Serialize};
 use crate::best::{improves, metric_value};
 use crate::checkpoint::{self, TrainerState};
 use crate::metrics::{ClassificationMetrics, classification_metrics};
+use crate::multilabel_metrics::{MultiLabelMetrics, multilabel_metrics};
+use crate::regression_metrics::{RegressionMetrics, regression_metrics};
+use crate::{EvalMetrics, Target};
 use crate::{
     Classifier, Dataset, Error, EvalStrategy, Result, SaveStrategy, TrainingArgs, clip_grad_norm, hf_adamw,
     length_grouped, lr_lambda, shuffled,
@@ -32,6 +35,10 @@ pub struct LogEntry {
     pub eval_loss: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub eval: Option<ClassificationMetrics>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eval_multilabel: Option<MultiLabelMetrics>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eval_regression: Option<RegressionMetrics>,
 }
 
 #[derive(Debug)]
@@ -205,6 +212,8 @@ impl Trainer {
                         grad_norm: Some(grad_norm as f64),
                         eval_loss: None,
                         eval: None,
+                        eval_multilabel: None,
+                        eval_regression: None,
                     };
                     on_log(&entry);
                     st.log_history.push(entry);
@@ -264,16 +273,23 @@ impl Trainer {
     {
         let a = &self.args;
         let (metrics, loss) = self.evaluate(model, data);
-        tracing::info!(step = st.global_step, epoch = st.epoch, loss, accuracy = metrics.accuracy, f1_macro = metrics.f1_macro, "eval");
-        let entry = LogEntry {
+        tracing::info!(step = st.global_step, epoch = st.epoch, loss, ?metrics, "eval");
+        let mut entry = LogEntry {
             step: st.global_step,
             epoch: st.epoch,
             loss: None,
             learning_rate: None,
             grad_norm: None,
             eval_loss: Some(loss),
-            eval: Some(metrics),
+            eval: None,
+            eval_multilabel: None,
+            eval_regression: None,
         };
+        match metrics {
+            EvalMetrics::Classification(m) => entry.eval = Some(m),
+            EvalMetrics::MultiLabel(m) => entry.eval_multilabel = Some(m),
+            EvalMetrics::Regression(m) => entry.eval_regression = Some(m),
+        }
         on_log(&entry);
         let value = metric_value(a, &entry);
         st.log_history.push(entry);
@@ -320,30 +336,43 @@ impl Trainer {
         Ok(())
     }
 
-    /// Metrics and mean loss of `model` on `data`, without autodiff or dropout.
-    pub fn evaluate<M, D>(&self, model: &M, data: &D) -> (ClassificationMetrics, f64)
+    /// Metrics and mean loss of `model` on `data`, without autodiff or dropout. The kind of
+    /// metrics follows the dataset's targets: argmax classification metrics, multi-label
+    /// metrics at a sigmoid threshold of 0.5, or regression metrics of the first logit.
+    pub fn evaluate<M, D>(&self, model: &M, data: &D) -> (EvalMetrics, f64)
     where
         M: Classifier,
         D: Dataset<Batch = M::Batch>,
     {
         let model = model.valid();
-        let (mut preds, mut labels, mut loss_sum) = (Vec::new(), Vec::new(), 0f64);
+        let (mut rows, mut loss_sum) = (Vec::with_capacity(data.len()), 0f64);
         let indices: Vec<usize> = (0..data.len()).collect();
         for idx in indices.chunks(self.args.per_device_eval_batch_size) {
             let out = model.step(data.batch(idx, &self.device));
             loss_sum += out.loss.into_scalar::<f32>() as f64 * idx.len() as f64;
             let [b, n] = out.logits.dims();
             let logits = out.logits.into_data().try_into_vec_as::<f32>().unwrap_or_default();
-            for r in 0..b {
-                let row = &logits[r * n..(r + 1) * n];
-                let best = (0..n).fold(0, |best, j| if row[j] > row[best] { j } else { best });
-                preds.push(best);
-            }
-            labels.extend(idx.iter().map(|&i| data.label(i)));
+            rows.extend((0..b).map(|r| logits[r * n..(r + 1) * n].to_vec()));
         }
-        (
-            classification_metrics(&labels, &preds, self.num_labels),
-            loss_sum / data.len().max(1) as f64,
-        )
+        let targets: Vec<Target> = (0..data.len()).map(|i| data.target(i)).collect();
+        let loss = loss_sum / data.len().max(1) as f64;
+        let metrics = match targets.first() {
+            Some(Target::Value(_)) => {
+                let y: Vec<f64> = targets.iter().map(|t| if let Target::Value(v) = t { *v as f64 } else { f64::NAN }).collect();
+                let p: Vec<f64> = rows.iter().map(|r| r.first().copied().unwrap_or(f32::NAN) as f64).collect();
+                EvalMetrics::Regression(regression_metrics(&y, &p))
+            }
+            Some(Target::Labels(_)) => {
+                let y: Vec<Vec<bool>> = targets.into_iter().map(|t| if let Target::Labels(l) = t { l } else { Vec::new() }).collect();
+                let p: Vec<Vec<f32>> = rows.iter().map(|r| r.iter().map(|x| 1.0 / (1.0 + (-x).exp())).collect()).collect();
+                EvalMetrics::MultiLabel(multilabel_metrics(&y, &p, 0.5))
+            }
+            _ => {
+                let y: Vec<usize> = targets.iter().map(|t| if let Target::Class(c) = t { *c } else { 0 }).collect();
+                let preds: Vec<usize> = rows.iter().map(|r| (0..r.len()).fold(0, |best, j| if r[j] > r[best] { j } else { best })).collect();
+                EvalMetrics::Classification(classification_metrics(&y, &preds, self.num_labels))
+            }
+        };
+        (metrics, loss)
     }
 }

@@ -6,7 +6,8 @@
 use std::path::Path;
 
 use bert_train::{
-    Classifier, Dataset, Error, EvalStrategy, SaveStrategy, SchedulerType, StepOutput, Trainer, TrainingArgs, checkpoint,
+    Classifier, Dataset, Error, EvalMetrics, EvalStrategy, SaveStrategy, SchedulerType, StepOutput, Target, Trainer, TrainingArgs,
+    checkpoint,
 };
 use burn::module::Module;
 use burn::nn::loss::CrossEntropyLossConfig;
@@ -292,4 +293,52 @@ fn drop_last_and_group_by_length() {
     b.dataloader_drop_last = true;
     let e = Trainer::new(b, device(), 3).unwrap().train(Toy::new(0.1, &device().autodiff()), &points(5), None, |_| {}).unwrap_err();
     assert!(e.to_string().contains("no batch"), "{e}");
+}
+
+/// The same points seen as a regression (the class id as a value) or a multi-label problem
+/// (the class and the next one apply).
+struct As<F: Fn(usize) -> Target>(Points, F);
+
+impl<F: Fn(usize) -> Target> Dataset for As<F> {
+    type Batch = (Tensor<2>, Tensor<1, Int>);
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+    fn target(&self, i: usize) -> Target {
+        (self.1)(self.0.y[i])
+    }
+    fn batch(&self, idx: &[usize], device: &Device) -> Self::Batch {
+        self.0.batch(idx, device)
+    }
+}
+
+#[test]
+fn evaluation_follows_the_targets() {
+    let _serial = serial();
+    let trainer = Trainer::new(args(), device(), 3).unwrap();
+    let model = Toy::new(0.0, &device());
+    let x: Tensor<2> = Tensor::from_data(TensorData::new(points(20).x.concat(), [20, 4]), &device());
+    let logits = model.linear.forward(x);
+    let logits = logits.into_data().try_into_vec_as::<f32>().unwrap();
+    let reg = As(points(20), |c| Target::Value(c as f32));
+    let (m, _) = trainer.evaluate(&model, &reg);
+    let EvalMetrics::Regression(m) = m else { panic!("{m:?}") };
+    let y: Vec<f64> = points(20).y.iter().map(|&c| c as f64).collect();
+    let p: Vec<f64> = (0..20).map(|r| logits[r * 3] as f64).collect();
+    assert_eq!(m, bert_train::regression_metrics(&y, &p));
+    let multi = As(points(20), |c| Target::Labels((0..3).map(|j| j == c || j == (c + 1) % 3).collect()));
+    let (m, _) = trainer.evaluate(&model, &multi);
+    let EvalMetrics::MultiLabel(m) = m else { panic!("{m:?}") };
+    assert_eq!(m.threshold, 0.5);
+    assert!((0.0..=1.0).contains(&m.f1_micro) && (0.0..=1.0).contains(&m.subset_accuracy));
+    // The best-model metric can be a regression metric, lower is better for mse.
+    let mut a = args();
+    a.metric_for_best_model = Some("eval_mse".into());
+    a.eval_strategy = EvalStrategy::Steps;
+    a.eval_steps = 2;
+    a.max_steps = 4;
+    let out = Trainer::new(a, device(), 3).unwrap().train(Toy::new(0.0, &device().autodiff()), &reg, Some(&reg), |_| {}).unwrap();
+    let mses: Vec<f64> = out.log_history.iter().filter_map(|e| Some(e.eval_regression.as_ref()?.mse)).collect();
+    assert_eq!(mses.len(), 2);
+    assert_eq!(out.best_metric, Some(mses.iter().cloned().fold(f64::INFINITY, f64::min)));
 }
