@@ -107,6 +107,10 @@ impl Hub {
             });
         }
         let url = self.url(repo, revision, file);
+        // A file name must stay inside the snapshot (huggingface_hub refuses the same).
+        if file.is_empty() || file.starts_with('/') || file.split(['/', '\\']).any(|c| c == ".." || c.is_empty()) {
+            return Err(Error::Http { url, message: format!("`{file}` is not a file name inside the repository") });
+        }
         let meta = self.head(&url)?;
         let dir = self.repo_dir(repo);
         if revision != meta.commit {

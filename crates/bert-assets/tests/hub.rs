@@ -92,6 +92,13 @@ fn a_missing_file_is_a_404_naming_it() {
     let e = hub(&server, cache.path()).download("org/model", "main", "vocab.txt", &mut |_, _| {}).unwrap_err();
     let msg = e.to_string();
     assert!(msg.contains("404") && msg.contains("/org/model/resolve/main/vocab.txt"), "{msg}");
+    // Names that would leave the snapshot directory are refused before any request.
+    let gets = server.gets();
+    for bad in ["../../escape", "/etc/passwd", "a//b", ""] {
+        let e = hub(&server, cache.path()).download("org/model", "main", bad, &mut |_, _| {}).unwrap_err();
+        assert!(e.to_string().contains("not a file name"), "{bad}: {e}");
+    }
+    assert_eq!(server.gets(), gets);
 }
 
 #[test]
