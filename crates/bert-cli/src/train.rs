@@ -65,7 +65,6 @@ pub fn run(args: TrainArgs) -> Result<()> {
     let train_device = device.clone().autodiff();
     train_device.seed(args.seed);
     let model = bert_model::BertForSequenceClassification::from_pretrained_with_config(&dir, &config, &train_device)?;
-    let trainer = Trainer::new(targs.clone(), device.clone(), names.len())?;
     let total = targs.total_steps(train_set.len());
     eprintln!("training: {total} steps of batch {} on {}", targs.per_device_train_batch_size, backend_name(&args));
 
@@ -75,12 +74,28 @@ pub fn run(args: TrainArgs) -> Result<()> {
         // The first rate after resuming counts from the checkpoint's step.
         last.1 = bert_train::checkpoint::load_state(dir)?.global_step;
     }
+    // A progress bar on a terminal (indicatif hides it otherwise); log rows print above it.
+    let bar = indicatif::ProgressBar::new(total as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} steps [{elapsed_precise} < {eta_precise}] {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar.set_position(last.1 as u64);
+    let trainer = Trainer::new(targs.clone(), device.clone(), names.len())?.with_progress({
+        let (bar, started) = (bar.clone(), Instant::now());
+        move |p| {
+            let rate = p.examples as f64 / started.elapsed().as_secs_f64().max(1e-9);
+            bar.set_position(p.step as u64);
+            bar.set_message(format!("loss {:.4} lr {:.2e} {rate:.1} examples/s", p.loss, p.learning_rate));
+        }
+    });
     let task = BertTask { model, tokenizer_dir: Some(dir.clone()) };
     let eval_data = (!eval_set.is_empty()).then_some(&eval_set);
     let examples_per_step = targs.per_device_train_batch_size * targs.gradient_accumulation_steps;
     let out = trainer.train_from(task, &train_set, eval_data, resume.as_deref(), |e: &LogEntry| {
-        report(e, total, examples_per_step, &mut last);
+        bar.suspend(|| report(e, total, examples_per_step, &mut last));
     })?;
+    bar.finish_and_clear();
     if let (true, Some(best)) = (targs.load_best_model_at_end, &out.best_model_checkpoint) {
         eprintln!("best model: {} ({} {:.4})", best.display(), targs.metric_for_best_model.as_deref().unwrap_or("loss"), out.best_metric.unwrap_or(0.0));
     }

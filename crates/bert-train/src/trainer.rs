@@ -58,11 +58,26 @@ pub struct TrainOutput<M> {
     pub early_stopped: bool,
 }
 
+/// Where the loop stands after an optimizer step (for progress bars).
+#[derive(Debug, Clone, Copy)]
+pub struct Progress {
+    pub step: usize,
+    pub total: usize,
+    /// This step's training loss.
+    pub loss: f64,
+    pub learning_rate: f64,
+    /// Examples trained on by this call so far (a resumed run counts from the resumption).
+    pub examples: usize,
+}
+
+type OnStep = Box<dyn Fn(&Progress) + Send + Sync>;
+
 /// Runs training and evaluation on one device (the plain one; autodiff is added inside).
 pub struct Trainer {
     pub args: TrainingArgs,
     pub device: Device,
     pub num_labels: usize,
+    on_step: Option<OnStep>,
 }
 
 /// The dropout seed of one micro-batch: a function of the position only, so a resumed run
@@ -83,7 +98,14 @@ impl Trainer {
             args,
             device: device.without_autodiff(),
             num_labels,
+            on_step: None,
         })
+    }
+
+    /// Calls `f` after every optimizer step (a progress bar; logging rows go to `on_log`).
+    pub fn with_progress(mut self, f: impl Fn(&Progress) + Send + Sync + 'static) -> Self {
+        self.on_step = Some(Box::new(f));
+        self
     }
 
     /// Trains `model` (built on `self.device.autodiff()`) from the start; `on_log` sees each
@@ -202,6 +224,9 @@ impl Trainer {
                 st.steps_since_log += 1;
                 st.epoch = epoch as f64 + to.div_ceil(accum) as f64 / per_epoch as f64;
                 let step = st.global_step;
+                if let Some(f) = &self.on_step {
+                    f(&Progress { step, total, loss: step_loss, learning_rate: lr, examples: st.examples_seen - seen_before });
+                }
                 if a.logging_steps > 0 && step % a.logging_steps == 0 {
                     let entry = LogEntry {
                         step,
