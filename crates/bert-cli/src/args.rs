@@ -82,6 +82,9 @@ pub struct EvalArgs {
     pub columns: ColumnArgs,
     #[arg(long, default_value = "label")]
     pub label_column: String,
+    /// For a multi-label model: the separator of the labels in one CSV/TSV cell.
+    #[arg(long)]
+    pub label_delimiter: Option<String>,
     #[arg(long, default_value_t = 64)]
     pub batch_size: usize,
     #[arg(long, default_value_t = 128)]
@@ -124,6 +127,21 @@ pub struct TrainArgs {
     pub columns: ColumnArgs,
     #[arg(long, default_value = "label")]
     pub label_column: String,
+    /// single_label_classification, multi_label_classification or regression. Default:
+    /// inferred as HF does: list labels (or --label-delimiter) are multi-label, numbers with
+    /// a float among them regression, anything else classes.
+    #[arg(long)]
+    pub problem_type: Option<bert_data::LabelKind>,
+    /// Multi-label data in CSV/TSV: the separator of the labels in one cell (`a|b`).
+    #[arg(long)]
+    pub label_delimiter: Option<String>,
+    /// Replace the model's classification head when it was trained for another number of
+    /// labels (HF `ignore_mismatched_sizes=True`); without it that is an error.
+    #[arg(long)]
+    pub ignore_mismatched_sizes: bool,
+    /// Pad each batch to a multiple of N tokens (HF `pad_to_multiple_of`).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub pad_to_multiple_of: Option<u64>,
     /// Where the fine-tuned model (HF format) and the results go.
     #[arg(long, default_value = "runs/bert-classifier")]
     pub output_dir: PathBuf,

@@ -1,17 +1,16 @@
 //! `bert-cli eval`: a saved model on a labelled file, with the metrics `train` reports
-//! (HF `trainer.evaluate()` on an eval dataset).
+//! (HF `trainer.evaluate()` on an eval dataset), for any problem type.
 
-use anyhow::{Context, Result, bail};
-use bert_data::{Columns, read_rows};
+use anyhow::{Result, bail};
+use bert_data::{Columns, Encoder, LabelKind, LabelMap, LabelOptions, open_rows};
 use bert_model::ProblemType;
 use bert_model::export::write_atomic;
-use bert_train::{ClassificationMetrics, Trainer, TrainingArgs};
+use bert_train::{EvalMetrics, Trainer, TrainingArgs};
 use serde_json::json;
 
 use crate::args::EvalArgs;
 use crate::model_dir;
-use crate::task::BertTask;
-use crate::train::{labelled_split, tokenize};
+use crate::task::{BertTask, TextSet};
 
 pub fn run(args: EvalArgs) -> Result<()> {
     if args.batch_size == 0 {
@@ -20,9 +19,6 @@ pub fn run(args: EvalArgs) -> Result<()> {
     let device = model_dir::device(args.backend.backend.as_deref())?;
     let dir = model_dir::resolve(&args.model)?;
     let (config, tokenizer, model) = model_dir::load(&dir, &device)?;
-    if config.problem_type() != ProblemType::SingleLabelClassification {
-        bail!("{}: eval supports single-label classifiers; this model's problem_type is {:?}", dir.display(), config.problem_type());
-    }
     if args.max_length < 3 || args.max_length > config.max_position_embeddings {
         bail!("--max-length must be between 3 and the model's max_position_embeddings ({})", config.max_position_embeddings);
     }
@@ -33,34 +29,23 @@ pub fn run(args: EvalArgs) -> Result<()> {
         require_label: true,
         group: None,
     };
-    let rows = read_rows(&args.file, &cols)?;
-    if rows.is_empty() {
+    // The model's own labels and problem type decide how the file's labels read.
+    let map = LabelMap::new(label_kind(config.problem_type()), config.labels());
+    let opts = LabelOptions { kind: Some(map.kind), delimiter: args.label_delimiter.clone() };
+    let data = Encoder::new(&tokenizer, args.max_length)?.labelled(&args.file, open_rows(&args.file, &cols)?, &map, &opts)?;
+    if data.is_empty() {
         bail!("{}: no examples", args.file.display());
     }
-    let names = config.labels();
-    let split = labelled_split(&args.file, rows, &names, "model's")?;
-    let data = tokenize(&tokenizer, &split, args.max_length)?;
+    let n = data.len();
     let targs = TrainingArgs {
         per_device_eval_batch_size: args.batch_size,
         ..TrainingArgs::default()
     };
-    let trainer = Trainer::new(targs, device, names.len())?;
-    let (m, loss) = trainer.evaluate(&BertTask { model, tokenizer_dir: None }, &data);
-    let m = m.classification().cloned().context("single-label data gives classification metrics")?;
-    let mut results = eval_json(&m, Some(loss), &names);
-    results["eval_samples"] = json!(split.labels.len());
-    eprintln!(
-        "{} examples: accuracy {:.4}, macro F1 {:.4}, MCC {:.4}, loss {:.4}",
-        split.labels.len(),
-        m.accuracy,
-        m.f1_macro,
-        m.matthews_correlation,
-        loss
-    );
-    eprintln!("confusion matrix (rows: true, columns: predicted), labels {names:?}:");
-    for (name, row) in names.iter().zip(&m.confusion) {
-        eprintln!("  {name:>12} {row:?}");
-    }
+    let trainer = Trainer::new(targs, device, map.num_labels())?;
+    let (m, loss) = trainer.evaluate(&BertTask { model, tokenizer_dir: None }, &TextSet(data));
+    let mut results = eval_json(&m, Some(loss), &map.names);
+    results["eval_samples"] = json!(n);
+    eprintln!("{n} examples: {}, loss {loss:.4}", summary(&m, &map.names));
     if let Some(out) = &args.output {
         write_atomic(out, &serde_json::to_vec_pretty(&results)?)?;
     }
@@ -68,19 +53,72 @@ pub fn run(args: EvalArgs) -> Result<()> {
     Ok(())
 }
 
+pub(crate) fn label_kind(p: ProblemType) -> LabelKind {
+    match p {
+        ProblemType::SingleLabelClassification => LabelKind::SingleLabel,
+        ProblemType::MultiLabelClassification => LabelKind::MultiLabel,
+        ProblemType::Regression => LabelKind::Regression,
+    }
+}
+
+pub(crate) fn problem_type(k: LabelKind) -> ProblemType {
+    match k {
+        LabelKind::SingleLabel => ProblemType::SingleLabelClassification,
+        LabelKind::MultiLabel => ProblemType::MultiLabelClassification,
+        LabelKind::Regression => ProblemType::Regression,
+    }
+}
+
+/// The metrics in words: one line, then (classification) the confusion matrix.
+pub(crate) fn summary(m: &EvalMetrics, names: &[String]) -> String {
+    match m {
+        EvalMetrics::Classification(m) => {
+            let mut s = format!(
+                "accuracy {:.4}, macro F1 {:.4}, MCC {:.4}\nconfusion matrix (rows: true, columns: predicted), labels {names:?}:",
+                m.accuracy, m.f1_macro, m.matthews_correlation
+            );
+            for (name, row) in names.iter().zip(&m.confusion) {
+                s.push_str(&format!("\n  {name:>12} {row:?}"));
+            }
+            s
+        }
+        EvalMetrics::MultiLabel(m) => format!(
+            "subset accuracy {:.4}, micro F1 {:.4}, macro F1 {:.4} (sigmoid > {})",
+            m.subset_accuracy, m.f1_micro, m.f1_macro, m.threshold
+        ),
+        EvalMetrics::Regression(m) => format!("MSE {:.4}, Pearson {:.4}, Spearman {:.4}", m.mse, m.pearson, m.spearman),
+    }
+}
+
 /// HF-style `eval_*` keys for a metrics set (`eval_results.json`).
-pub(crate) fn eval_json(m: &ClassificationMetrics, loss: Option<f64>, names: &[String]) -> serde_json::Value {
-    let per_class: serde_json::Map<String, serde_json::Value> =
-        names.iter().cloned().zip(m.f1_per_class.iter().map(|f| json!(f))).collect();
-    json!({
-        "eval_accuracy": m.accuracy,
-        "eval_f1_macro": m.f1_macro,
-        "eval_f1_micro": m.f1_micro,
-        "eval_precision_macro": m.precision_macro,
-        "eval_recall_macro": m.recall_macro,
-        "eval_matthews_correlation": m.matthews_correlation,
-        "eval_f1_per_class": per_class,
-        "eval_confusion_matrix": m.confusion,
-        "eval_loss": loss,
-    })
+pub(crate) fn eval_json(m: &EvalMetrics, loss: Option<f64>, names: &[String]) -> serde_json::Value {
+    let mut v = match m {
+        EvalMetrics::Classification(m) => {
+            let per_class: serde_json::Map<String, serde_json::Value> =
+                names.iter().cloned().zip(m.f1_per_class.iter().map(|f| json!(f))).collect();
+            json!({
+                "eval_accuracy": m.accuracy,
+                "eval_f1_macro": m.f1_macro,
+                "eval_f1_micro": m.f1_micro,
+                "eval_precision_macro": m.precision_macro,
+                "eval_recall_macro": m.recall_macro,
+                "eval_matthews_correlation": m.matthews_correlation,
+                "eval_f1_per_class": per_class,
+                "eval_confusion_matrix": m.confusion,
+            })
+        }
+        EvalMetrics::MultiLabel(m) => json!({
+            "eval_subset_accuracy": m.subset_accuracy,
+            "eval_f1_micro": m.f1_micro,
+            "eval_f1_macro": m.f1_macro,
+            "eval_threshold": m.threshold,
+        }),
+        EvalMetrics::Regression(m) => json!({
+            "eval_mse": m.mse,
+            "eval_pearson": m.pearson,
+            "eval_spearman": m.spearman,
+        }),
+    };
+    v["eval_loss"] = json!(loss);
+    v
 }

@@ -7,7 +7,6 @@ mod curves;
 mod eval;
 mod model_dir;
 mod predict;
-mod stats;
 mod task;
 mod train;
 

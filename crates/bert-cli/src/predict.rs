@@ -1,10 +1,9 @@
 //! `bert-cli predict`: batched inference with dynamic padding, results in input order.
 
 use anyhow::{Result, bail};
-use bert_data::{Columns, read_rows};
+use bert_data::{Columns, Encoder, open_rows};
 use bert_model::export::write_atomic;
 use bert_model::{BertInput, ProblemType};
-use bert_tokenizer::{EncodeOptions, Input};
 use serde_json::json;
 
 use crate::args::PredictArgs;
@@ -29,33 +28,25 @@ pub fn run(args: PredictArgs) -> Result<()> {
         text_pair: args.columns.text_pair_column.clone(),
         ..Columns::default()
     };
-    let rows = read_rows(&args.input, &cols)?;
-    let opts = EncodeOptions::default().max_length(max_length);
-    // Timed from here: tokenization and forward passes, not reading the model.
+    let rows = open_rows(&args.input, &cols)?;
+    // Timed from here: reading, tokenization and forward passes, not loading the model.
     let started = std::time::Instant::now();
+    let data = Encoder::new(&tokenizer, max_length)?.unlabelled(&args.input, rows)?;
 
     // Batches of similar length waste less compute on padding; padding never changes a
     // row's logits (tested to 1e-5), so the order of batching is free.
-    let mut order: Vec<usize> = (0..rows.len()).collect();
-    order.sort_by_key(|&i| rows[i].text.len() + rows[i].text_pair.as_ref().map_or(0, String::len));
-    let mut logits = vec![Vec::new(); rows.len()];
+    let mut order: Vec<usize> = (0..data.len()).collect();
+    order.sort_by_key(|&i| data.length(i));
+    let mut logits = vec![Vec::new(); data.len()];
+    let n = config.num_labels();
     for chunk in order.chunks(args.batch_size) {
-        let inputs: Vec<Input> = chunk
-            .iter()
-            .map(|&i| Input {
-                text: &rows[i].text,
-                pair: rows[i].text_pair.as_deref(),
-            })
-            .collect();
-        let enc = tokenizer.encode_batch(&inputs, &opts)?;
-        let (b, s, [ids, mask, types]) = enc.to_padded_i64(tokenizer.pad_id());
-        let input = BertInput::from_ids(b, s, ids, mask, types, &device)?;
+        let b = data.batch(chunk, &device);
+        let input = BertInput { input_ids: b.input_ids, attention_mask: b.attention_mask, token_type_ids: b.token_type_ids };
         let out = model
             .forward(input)
             .into_data()
             .try_into_vec_as::<f32>()
             .map_err(|e| anyhow::anyhow!("reading logits: {e:?}"))?;
-        let n = config.num_labels();
         for (k, &i) in chunk.iter().enumerate() {
             logits[i] = out[k * n..(k + 1) * n].to_vec();
         }
@@ -84,8 +75,8 @@ pub fn run(args: PredictArgs) -> Result<()> {
     write_atomic(&args.output, &body)?;
     eprintln!(
         "predicted {} rows in {secs:.2}s ({:.1} examples/s, model load excluded); wrote {}",
-        rows.len(),
-        rows.len() as f64 / secs.max(1e-9),
+        data.len(),
+        data.len() as f64 / secs.max(1e-9),
         args.output.display()
     );
     Ok(())

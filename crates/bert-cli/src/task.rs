@@ -1,12 +1,13 @@
-//! The glue between BERT and the generic trainer: a tokenized dataset that batches with
-//! dynamic padding, and the classifier step.
+//! The glue between BERT and the generic trainer: a tokenized dataset's batches as model
+//! input, and the classifier step.
 
 use std::path::{Path, PathBuf};
 
 use bert_model::{BertForSequenceClassification, BertInput, Labels};
-use bert_train::{Classifier, Dataset, StepOutput};
+use bert_data::BatchTargets;
+use bert_train::{Classifier, Dataset, StepOutput, Target};
 use burn::module::Module;
-use burn::tensor::{Device, Int, Tensor, TensorData};
+use burn::tensor::{Device, Int, Tensor};
 
 /// `BertForSequenceClassification` as the trainer sees it.
 #[derive(Module, Debug)]
@@ -55,45 +56,51 @@ impl Classifier for BertTask {
     }
 }
 
-/// Examples tokenized once (no padding); batches are padded to their longest row.
-#[derive(Debug, Default)]
-pub struct TokenizedSet {
-    pub input_ids: Vec<Vec<u32>>,
-    pub token_type_ids: Vec<Vec<u32>>,
-    pub labels: Vec<usize>,
-    pub pad_id: u32,
-}
+/// A tokenized split (`bert_data::Encoded`) as the trainer sees it: batches become the
+/// model's input and the loss's labels.
+#[derive(Debug, Clone)]
+pub struct TextSet(pub bert_data::Encoded);
 
-impl Dataset for TokenizedSet {
+impl Dataset for TextSet {
     type Batch = (BertInput, Labels);
 
     fn len(&self) -> usize {
-        self.labels.len()
+        self.0.len()
     }
 
     fn label(&self, i: usize) -> usize {
-        self.labels[i]
+        self.0.class(i).unwrap_or(0)
+    }
+
+    fn target(&self, i: usize) -> Target {
+        match self.0.target(i) {
+            Some(bert_data::Target::Labels(on)) => {
+                let mut hot = vec![false; self.0.num_labels()];
+                for l in on {
+                    hot[l] = true;
+                }
+                Target::Labels(hot)
+            }
+            Some(bert_data::Target::Value(v)) => Target::Value(v),
+            Some(bert_data::Target::Class(c)) => Target::Class(c),
+            None => Target::Class(0),
+        }
     }
 
     fn length(&self, i: usize) -> usize {
-        self.input_ids[i].len()
+        self.0.length(i)
     }
 
     fn batch(&self, indices: &[usize], device: &Device) -> Self::Batch {
-        let s = indices.iter().map(|&i| self.input_ids[i].len()).max().unwrap_or(0);
-        let b = indices.len();
-        let (mut ids, mut mask, mut types) = (vec![self.pad_id as i64; b * s], vec![0i64; b * s], vec![0i64; b * s]);
-        for (r, &i) in indices.iter().enumerate() {
-            for (c, (&id, &t)) in self.input_ids[i].iter().zip(&self.token_type_ids[i]).enumerate() {
-                ids[r * s + c] = id as i64;
-                mask[r * s + c] = 1;
-                types[r * s + c] = t as i64;
-            }
-        }
-        let input = BertInput::from_ids(b, s, ids, mask, types, device)
-            .unwrap_or_else(|e| unreachable!("sizes are computed here: {e}"));
-        let y: Vec<i64> = indices.iter().map(|&i| self.labels[i] as i64).collect();
-        let labels = Labels::Class(Tensor::<1, Int>::from_data(TensorData::new(y, [b]), device));
+        let b = self.0.batch(indices, device);
+        let input = BertInput { input_ids: b.input_ids, attention_mask: b.attention_mask, token_type_ids: b.token_type_ids };
+        let labels = match b.targets {
+            Some(BatchTargets::Class(y)) => Labels::Class(y),
+            Some(BatchTargets::MultiHot(y)) => Labels::MultiHot(y),
+            Some(BatchTargets::Value(y)) => Labels::Value(y),
+            // Unlabelled rows are never given to the trainer (train and eval read labels).
+            None => Labels::Class(Tensor::<1, Int>::zeros([indices.len()], device)),
+        };
         (input, labels)
     }
 }

@@ -1,70 +1,65 @@
 //! `bert-cli train`: the HF fine-tuning tutorial as one command. Reads the data, tokenizes it
 //! once, fine-tunes with `bert-train`, and writes an HF directory plus run_glue-style results.
 
-use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
-use bert_data::{Columns, read_rows};
-use bert_model::ProblemType;
+use bert_data::{Columns, Encoded, Encoder, LabelKind, LabelMap, LabelOptions, open_rows, rotten_tomatoes};
 use bert_model::export::write_atomic;
-use bert_tokenizer::{BertTokenizer, EncodeOptions, Input, Padding};
-use bert_train::{Dataset, EvalStrategy, LogEntry, SaveStrategy, SchedulerType, Trainer, TrainingArgs};
+use bert_tokenizer::BertTokenizer;
+use bert_train::{Dataset, EvalMetrics, EvalStrategy, LogEntry, SaveStrategy, SchedulerType, Trainer, TrainingArgs};
 use serde_json::json;
 
 use crate::args::TrainArgs;
+use crate::eval::{eval_json, problem_type, summary};
 use crate::model_dir;
-use crate::task::{BertTask, TokenizedSet, copy_tokenizer};
-
-/// Texts and labels of one split, before tokenization.
-#[derive(Debug, Default)]
-pub(crate) struct Split {
-    pub texts: Vec<(String, Option<String>)>,
-    pub labels: Vec<usize>,
-}
+use crate::task::{BertTask, TextSet, copy_tokenizer};
 
 pub fn run(args: TrainArgs) -> Result<()> {
     let targs = training_args(&args)?;
     let resume = resume_from(&args)?;
     let device = model_dir::device(args.backend.backend.as_deref())?;
     let dir = model_dir::resolve(&args.model)?;
-    let (names, mut train, mut eval) = load_data(&args)?;
-    if let Some(n) = args.train_limit {
-        train.texts.truncate(n);
-        train.labels.truncate(n);
-    }
-    if let Some(n) = args.eval_limit {
-        eval.texts.truncate(n);
-        eval.labels.truncate(n);
-    }
-    eprintln!(
-        "data: {} training and {} validation examples, labels {:?}",
-        train.labels.len(),
-        eval.labels.len(),
-        names
-    );
-
     let mut config = bert_model::BertConfig::from_file(dir.join("config.json"))?;
-    config.set_labels(&names);
-    config.problem_type = Some(ProblemType::SingleLabelClassification);
     if args.max_length < 3 || args.max_length > config.max_position_embeddings {
         bail!("--max-length must be between 3 and {}", config.max_position_embeddings);
     }
     let tokenizer = BertTokenizer::from_dir(&dir)?;
     let started = Instant::now();
-    let train_set = tokenize(&tokenizer, &train, args.max_length)?;
-    let eval_set = tokenize(&tokenizer, &eval, args.max_length)?;
-    eprintln!("tokenized in {:.1}s", started.elapsed().as_secs_f64());
-    eprintln!("{}", crate::stats::describe("training", &train_set, &names, args.max_length));
-    if !eval_set.is_empty() {
-        eprintln!("{}", crate::stats::describe("validation", &eval_set, &names, args.max_length));
+    let (map, mut train_set, mut eval_set) = load_data(&args, &tokenizer)?;
+    if let Some(n) = args.train_limit {
+        train_set.truncate(n);
     }
+    if let Some(n) = args.eval_limit {
+        eval_set.truncate(n);
+    }
+    let names = map.names.clone();
+    eprintln!(
+        "data: {} training and {} validation examples, {}, labels {names:?} (read and tokenized in {:.1}s)",
+        train_set.len(),
+        eval_set.len(),
+        map.kind,
+        started.elapsed().as_secs_f64()
+    );
+    eprintln!("{}", train_set.describe("training", Some(&map), args.max_length));
+    if !eval_set.is_empty() {
+        eprintln!("{}", eval_set.describe("validation", Some(&map), args.max_length));
+    }
+    // HF run_glue: regression is one output named LABEL_0; classes are the sorted labels.
+    match map.kind {
+        LabelKind::Regression => config.set_labels(&["LABEL_0".to_string()]),
+        _ => config.set_labels(&names),
+    }
+    config.problem_type = Some(problem_type(map.kind));
+    let train_set = TextSet(train_set.with_pad_to_multiple_of(args.pad_to_multiple_of.map(|n| n as usize)));
+    let eval_set = TextSet(eval_set.with_pad_to_multiple_of(args.pad_to_multiple_of.map(|n| n as usize)));
 
     // HF `set_seed` before `from_pretrained`: the fresh head's init is seeded too.
     let train_device = device.clone().autodiff();
     train_device.seed(args.seed);
-    let model = bert_model::BertForSequenceClassification::from_pretrained_with_config(&dir, &config, &train_device)?;
+    let load = bert_model::LoadOptions { ignore_mismatched_sizes: args.ignore_mismatched_sizes };
+    let model = bert_model::BertForSequenceClassification::from_pretrained_with_options(&dir, &config, &train_device, &load)?;
     let total = targs.total_steps(train_set.len());
     eprintln!("training: {total} steps of batch {} on {}", targs.per_device_train_batch_size, backend_name(&args));
 
@@ -81,7 +76,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     bar.set_position(last.1 as u64);
-    let trainer = Trainer::new(targs.clone(), device.clone(), names.len())?.with_progress({
+    let trainer = Trainer::new(targs.clone(), device.clone(), map.num_labels())?.with_progress({
         let (bar, started) = (bar.clone(), Instant::now());
         move |p| {
             let rate = p.examples as f64 / started.elapsed().as_secs_f64().max(1e-9);
@@ -93,7 +88,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
     let eval_data = (!eval_set.is_empty()).then_some(&eval_set);
     let examples_per_step = targs.per_device_train_batch_size * targs.gradient_accumulation_steps;
     let out = trainer.train_from(task, &train_set, eval_data, resume.as_deref(), |e: &LogEntry| {
-        bar.suspend(|| report(e, total, examples_per_step, &mut last));
+        bar.suspend(|| report(e, total, examples_per_step, &mut last, &names));
     })?;
     bar.finish_and_clear();
     if let (true, Some(best)) = (targs.load_best_model_at_end, &out.best_model_checkpoint) {
@@ -108,27 +103,24 @@ pub fn run(args: TrainArgs) -> Result<()> {
     let last_eval = out
         .log_history
         .last()
-        .filter(|e| e.step == out.global_step && e.eval.is_some() && !targs.load_best_model_at_end);
+        .filter(|e| e.step == out.global_step && !targs.load_best_model_at_end)
+        .and_then(|e| logged_metrics(e).map(|m| (m, e.eval_loss)));
     let (metrics, eval_loss) = match (last_eval, eval_set.is_empty()) {
         (_, true) => (None, None),
-        (Some(e), false) => (e.eval.clone(), e.eval_loss),
+        (Some((m, l)), false) => (Some(m), l),
         (None, false) => {
             let (m, l) = trainer.evaluate(&out.model, &eval_set);
-            (m.classification().cloned(), Some(l))
+            (Some(m), Some(l))
         }
     };
-    save(&args, &dir, &out, metrics.as_ref(), eval_loss, &targs, &names)?;
+    save(&args, &dir, &out, metrics.as_ref(), eval_loss, &targs, &map)?;
 
     eprintln!(
         "\ntrained {} steps in {:.1}s ({:.1} examples/s), mean training loss {:.4}",
         out.global_step, out.train_runtime_s, out.train_examples_per_s, out.train_loss
     );
     if let Some(m) = &metrics {
-        eprintln!("validation: accuracy {:.4}, macro F1 {:.4}, loss {:.4}", m.accuracy, m.f1_macro, eval_loss.unwrap_or(0.0));
-        eprintln!("confusion matrix (rows: true, columns: predicted), labels {names:?}:");
-        for (name, row) in names.iter().zip(&m.confusion) {
-            eprintln!("  {name:>12} {row:?}");
-        }
+        eprintln!("validation: {}, loss {:.4}", summary(m, &names), eval_loss.unwrap_or(0.0));
     }
     println!("model saved to {}", args.output_dir.display());
     Ok(())
@@ -140,7 +132,16 @@ fn backend_name(args: &TrainArgs) -> String {
     })
 }
 
-fn report(e: &LogEntry, total: usize, batch: usize, last: &mut (Instant, usize)) {
+/// The metrics of a log entry, whatever the problem type.
+fn logged_metrics(e: &LogEntry) -> Option<EvalMetrics> {
+    e.eval
+        .clone()
+        .map(EvalMetrics::Classification)
+        .or_else(|| e.eval_multilabel.clone().map(EvalMetrics::MultiLabel))
+        .or_else(|| e.eval_regression.clone().map(EvalMetrics::Regression))
+}
+
+fn report(e: &LogEntry, total: usize, batch: usize, last: &mut (Instant, usize), names: &[String]) {
     if let Some(loss) = e.loss {
         let dt = last.0.elapsed().as_secs_f64();
         let rate = (e.step - last.1) as f64 * batch as f64 / dt.max(1e-9);
@@ -153,15 +154,11 @@ fn report(e: &LogEntry, total: usize, batch: usize, last: &mut (Instant, usize))
             e.grad_norm.unwrap_or(0.0)
         );
     }
-    if let Some(m) = &e.eval {
-        eprintln!(
-            "eval at step {} (epoch {:.2}): accuracy {:.4} macro F1 {:.4} loss {:.4}",
-            e.step,
-            e.epoch,
-            m.accuracy,
-            m.f1_macro,
-            e.eval_loss.unwrap_or(0.0)
-        );
+    if let Some(m) = logged_metrics(e) {
+        // One line here; the confusion matrix waits for the final summary.
+        let line = summary(&m, names);
+        let line = line.lines().next().unwrap_or_default();
+        eprintln!("eval at step {} (epoch {:.2}): {line}, loss {:.4}", e.step, e.epoch, e.eval_loss.unwrap_or(0.0));
     }
 }
 
@@ -240,19 +237,23 @@ fn resume_from(args: &TrainArgs) -> Result<Option<std::path::PathBuf>> {
     }
 }
 
-/// Label names and the two splits, from the built-in dataset or from files.
-fn load_data(args: &TrainArgs) -> Result<(Vec<String>, Split, Split)> {
+/// The label map and the two splits, tokenized, from the built-in dataset or from files.
+/// Files stream through the tokenizer; only token ids are kept.
+fn load_data(args: &TrainArgs, tokenizer: &BertTokenizer) -> Result<(LabelMap, Encoded, Encoded)> {
+    let encoder = Encoder::new(tokenizer, args.max_length)?;
+    let opts = LabelOptions { kind: args.problem_type, delimiter: args.label_delimiter.clone() };
     let Some(train_file) = &args.train_file else {
         if args.dataset != "rotten-tomatoes" {
             bail!("unknown dataset `{}` (built in: rotten-tomatoes)", args.dataset);
         }
-        let s = bert_data::rotten_tomatoes::load()?;
-        let split = |rows: Vec<bert_data::rotten_tomatoes::Snippet>| Split {
-            labels: rows.iter().map(|r| r.label).collect(),
-            texts: rows.into_iter().map(|r| (r.text, None)).collect(),
-        };
-        let names = bert_data::rotten_tomatoes::LABELS.iter().map(|s| s.to_string()).collect();
-        return Ok((names, split(s.train), split(s.validation)));
+        if opts.kind.is_some_and(|k| k != LabelKind::SingleLabel) || opts.delimiter.is_some() {
+            bail!("rotten-tomatoes is single-label classification; --problem-type and --label-delimiter apply to --train-file data");
+        }
+        let s = rotten_tomatoes::load()?;
+        let map = rotten_tomatoes::label_map();
+        let train = encoder.labelled(Path::new("rotten-tomatoes/train"), rotten_tomatoes::rows(&s.train), &map, &opts)?;
+        let eval = encoder.labelled(Path::new("rotten-tomatoes/validation"), rotten_tomatoes::rows(&s.validation), &map, &opts)?;
+        return Ok((map, train, eval));
     };
     let cols = Columns {
         text: args.columns.text_column.clone(),
@@ -261,90 +262,48 @@ fn load_data(args: &TrainArgs) -> Result<(Vec<String>, Split, Split)> {
         require_label: true,
         group: args.group_column.clone(),
     };
-    let train_rows = read_rows(train_file, &cols)?;
-    if train_rows.is_empty() {
+    let (all, map) = encoder.training(train_file, open_rows(train_file, &cols)?, &opts)?;
+    if all.is_empty() {
         bail!("{}: no examples", train_file.display());
     }
-    // HF run_glue: `label_list = sorted(set(labels))` (numbers sorted as numbers).
-    let set: BTreeSet<String> = train_rows.iter().filter_map(|r| r.label.clone()).collect();
-    let mut names: Vec<String> = set.into_iter().collect();
-    if names.iter().all(|n| n.parse::<i64>().is_ok()) {
-        names.sort_by_key(|n| n.parse::<i64>().unwrap_or(0));
-    }
-    if names.len() < 2 {
-        bail!("{}: the training data has {} distinct label(s); classification needs 2 or more", train_file.display(), names.len());
-    }
-    let groups: Vec<String> = train_rows.iter().map(|r| r.group.clone().unwrap_or_default()).collect();
-    let all = labelled_split(train_file, train_rows, &names, "training")?;
     let (train, eval) = match (&args.validation_file, args.validation_split) {
-        (Some(p), _) => (all, labelled_split(p, read_rows(p, &cols)?, &names, "training")?),
-        (None, Some(size)) => hold_out(args, train_file, all, &groups, size, &names)?,
-        (None, None) => (all, Split::default()),
+        (Some(p), _) => {
+            let cols = Columns { group: None, ..cols };
+            (all, encoder.labelled(p, open_rows(p, &cols)?, &map, &opts)?)
+        }
+        (None, Some(size)) => hold_out(args, train_file, all, size, &map)?,
+        (None, None) => {
+            let none = all.select(&[]);
+            (all, none)
+        }
     };
-    Ok((names, train, eval))
+    Ok((map, train, eval))
 }
 
 /// `--validation-split`: part of the training file held out for validation, split like
 /// scikit-learn's `train_test_split` (seeded by --seed; stratified or by group on request).
-fn hold_out(args: &TrainArgs, file: &Path, all: Split, groups: &[String], size: bert_data::TestSize, names: &[String]) -> Result<(Split, Split)> {
-    let n = all.labels.len();
+fn hold_out(args: &TrainArgs, file: &Path, all: Encoded, size: bert_data::TestSize, map: &LabelMap) -> Result<(Encoded, Encoded)> {
     let split = if args.group_column.is_some() {
-        bert_data::group_split(groups, size, args.seed)
+        bert_data::group_split(&all.groups().unwrap_or_default(), size, args.seed)
     } else if args.stratify {
-        bert_data::stratified_split(&all.labels, size, args.seed)
+        let classes = all.classes().context("--stratify needs single-label classification data")?;
+        bert_data::stratified_split(&classes, size, args.seed)
     } else {
-        bert_data::train_test_split(n, size, true, args.seed)
+        bert_data::train_test_split(all.len(), size, true, args.seed)
     };
     let (train_idx, eval_idx) = split.with_context(|| format!("{}: --validation-split", file.display()))?;
-    let pick = |idx: &[usize]| Split {
-        texts: idx.iter().map(|&i| all.texts[i].clone()).collect(),
-        labels: idx.iter().map(|&i| all.labels[i]).collect(),
-    };
-    let (train, eval) = (pick(&train_idx), pick(&eval_idx));
-    for (id, name) in names.iter().enumerate() {
-        if !train.labels.contains(&id) {
-            bail!(
-                "{}: the validation split leaves label `{name}` without a training example; use --stratify, a smaller --validation-split or another --seed",
-                file.display()
-            );
+    let (train, eval) = (all.select(&train_idx), all.select(&eval_idx));
+    if let Some(classes) = train.classes() {
+        for (id, name) in map.names.iter().enumerate() {
+            if !classes.contains(&id) {
+                bail!(
+                    "{}: the validation split leaves label `{name}` without a training example; use --stratify, a smaller --validation-split or another --seed",
+                    file.display()
+                );
+            }
         }
     }
     Ok((train, eval))
-}
-
-/// Rows with their labels turned into ids of `names`; a label outside them is an error that
-/// names the row. A number is also taken as an id when `names` are HF's defaults (`LABEL_3`).
-pub(crate) fn labelled_split(path: &Path, rows: Vec<bert_data::Row>, names: &[String], whose: &str) -> Result<Split> {
-    let mut s = Split::default();
-    for r in rows {
-        let label = r.label.unwrap_or_default();
-        let by_id = label.parse::<usize>().ok().filter(|&i| names.get(i).is_some_and(|n| *n == format!("LABEL_{i}")));
-        let id = names.iter().position(|n| *n == label).or(by_id).with_context(|| {
-            format!("{}:{}: label `{label}` is not among the {whose} labels {names:?}", path.display(), r.line)
-        })?;
-        if r.text.trim().is_empty() {
-            bail!("{}:{}: empty text", path.display(), r.line);
-        }
-        s.texts.push((r.text, r.text_pair));
-        s.labels.push(id);
-    }
-    Ok(s)
-}
-
-pub(crate) fn tokenize(tok: &BertTokenizer, split: &Split, max_length: usize) -> Result<TokenizedSet> {
-    let opts = EncodeOptions::default().max_length(max_length).padding(Padding::None);
-    let mut set = TokenizedSet {
-        pad_id: tok.pad_id(),
-        labels: split.labels.clone(),
-        ..TokenizedSet::default()
-    };
-    for chunk in split.texts.chunks(1024) {
-        let inputs: Vec<Input> = chunk.iter().map(|(t, p)| Input { text: t, pair: p.as_deref() }).collect();
-        let enc = tok.encode_batch(&inputs, &opts)?;
-        set.input_ids.extend(enc.input_ids);
-        set.token_type_ids.extend(enc.token_type_ids);
-    }
-    Ok(set)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -352,10 +311,10 @@ fn save(
     args: &TrainArgs,
     model_dir: &Path,
     out: &bert_train::TrainOutput<BertTask>,
-    metrics: Option<&bert_train::ClassificationMetrics>,
+    metrics: Option<&EvalMetrics>,
     eval_loss: Option<f64>,
     targs: &TrainingArgs,
-    names: &[String],
+    map: &LabelMap,
 ) -> Result<()> {
     let dir = &args.output_dir;
     out.model.model.save_pretrained(dir)?;
@@ -369,7 +328,7 @@ fn save(
         "train_samples_per_second": out.train_examples_per_s,
     });
     let eval_results = metrics.map(|m| {
-        let mut e = crate::eval::eval_json(m, eval_loss, names);
+        let mut e = eval_json(m, eval_loss, &map.names);
         e["epoch"] = json!(epoch);
         e
     });
@@ -396,6 +355,10 @@ fn save(
         }),
         "stratify": args.stratify,
         "group_column": args.group_column,
+        "problem_type": map.kind.hf_name(),
+        "label_delimiter": args.label_delimiter,
+        "pad_to_multiple_of": args.pad_to_multiple_of,
+        "ignore_mismatched_sizes": args.ignore_mismatched_sizes,
         "max_length": args.max_length,
         "train_limit": args.train_limit,
         "eval_limit": args.eval_limit,

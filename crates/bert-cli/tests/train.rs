@@ -78,13 +78,13 @@ fn bad_training_data_fails_cleanly() {
     // A split that leaves a label with no training example.
     let rare = tmp.path().join("rare.csv");
     std::fs::write(&rare, "text,label\na,pos\nb,pos\nc,pos\nd,pos\ne,neg\n").unwrap();
-    let o = cli(&["train", "--model", model.to_str().unwrap(), "--train-file", rare.to_str().unwrap(), "--validation-split", "4", "--output-dir", tmp.path().join("r").to_str().unwrap()]);
+    let o = cli(&["train", "--model", model.to_str().unwrap(), "--train-file", rare.to_str().unwrap(), "--validation-split", "4", "--max-length", "16", "--output-dir", tmp.path().join("r").to_str().unwrap()]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(err.contains("rare.csv") && err.contains("without a training example"), "{err}");
     let one = tmp.path().join("one.csv");
     std::fs::write(&one, "text,label\ngood,pos\nfine,pos\n").unwrap();
-    let o = cli(&["train", "--model", model.to_str().unwrap(), "--train-file", one.to_str().unwrap(), "--output-dir", tmp.path().join("o").to_str().unwrap()]);
+    let o = cli(&["train", "--model", model.to_str().unwrap(), "--train-file", one.to_str().unwrap(), "--max-length", "16", "--output-dir", tmp.path().join("o").to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("1 distinct label"));
 }

@@ -1,19 +1,35 @@
-//! Datasets for text classification, knowing nothing of models: rows read from CSV, TSV,
-//! JSONL and JSON-array files (plain, `.gz` or `.bz2`) with HF `run_glue.py`'s column rules,
-//! each error naming file and line; scikit-learn-style seeded splits (plain, stratified,
-//! by group); the built-in Rotten Tomatoes source.
+//! Datasets for text classification, knowing nothing of models: rows read (streamed) from
+//! CSV, TSV, JSONL and JSON-array files (plain, `.gz` or `.bz2`) with HF `run_glue.py`'s
+//! column rules, each error naming file and line; labels for single-label, multi-label and
+//! regression with HF's problem-type inference; scikit-learn-style seeded splits (plain,
+//! stratified, by group); tokenize-once storage and dynamically padded burn batches; the
+//! built-in Rotten Tomatoes source.
 //!
 //! ```no_run
-//! let rows = bert_data::read_rows("reviews.csv", &bert_data::Columns::default())?;
-//! println!("{}: {:?}", rows[0].line, rows[0].text);
-//! # Ok::<(), bert_data::Error>(())
+//! use bert_data::{Columns, Encoder, LabelOptions, open_rows};
+//!
+//! let tokenizer = bert_tokenizer::BertTokenizer::from_dir("all-MiniLM-L6-v2")?;
+//! let rows = open_rows("reviews.csv", &Columns::default())?;
+//! let path = rows.path().to_path_buf();
+//! let (train, labels) = Encoder::new(&tokenizer, 128)?.training(&path, rows, &LabelOptions::default())?;
+//! println!("{}", train.describe("train", Some(&labels), 128));
+//! let batch = train.batch(&[0, 1, 2], &burn::tensor::Device::default());
+//! println!("{:?}", batch.input_ids.dims());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-pub mod rotten_tomatoes;
+mod batch;
+mod encoded;
+mod labels;
 mod read;
+pub mod rotten_tomatoes;
 pub mod split;
+mod stats;
 
-pub use read::{Columns, Compression, Format, Row, read_rows};
+pub use batch::{Batch, BatchTargets};
+pub use encoded::{Encoded, Encoder};
+pub use labels::{LabelKind, LabelMap, LabelOptions, RawLabel, Target};
+pub use read::{Columns, Compression, Format, Row, RowReader, open_rows, read_rows};
 pub use split::{SplitError, TestSize, group_split, stratified_split, train_test_split};
 
 use std::path::PathBuf;
@@ -34,6 +50,8 @@ pub enum Error {
     },
     #[error("{path}: {message}")]
     File { path: PathBuf, message: String },
+    #[error(transparent)]
+    Tokenizer(#[from] bert_tokenizer::Error),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

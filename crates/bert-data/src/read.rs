@@ -4,7 +4,7 @@
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
-use crate::{Error, Result};
+use crate::{Error, RawLabel, Result};
 
 /// File formats, chosen from the extension (after a `.gz` or `.bz2` suffix).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,8 +87,9 @@ pub struct Row {
     pub line: u64,
     pub text: String,
     pub text_pair: Option<String>,
-    /// The label as written (a string; numbers keep their JSON spelling).
-    pub label: Option<String>,
+    /// The label as written: a string (numbers keep their JSON spelling) or, in JSON files,
+    /// a list of them (multi-label).
+    pub label: Option<RawLabel>,
     /// The `Columns::group` column's value.
     pub group: Option<String>,
 }
@@ -146,12 +147,40 @@ fn resolve(path: &Path, names: &[String], cols: &Columns) -> Result<Resolved> {
     Ok(Resolved { text, pair, label, group: cols.group.clone() })
 }
 
-/// Reads every row of a CSV, TSV, JSONL or JSON-array file, decompressing `.gz`/`.bz2`.
-pub fn read_rows(path: impl AsRef<Path>, cols: &Columns) -> Result<Vec<Row>> {
-    let path = path.as_ref();
-    let (format, compression) = Format::and_compression(path)?;
-    let file = std::fs::File::open(path).map_err(|source| Error::Read {
-        path: path.to_path_buf(),
+/// Rows of one file, read as they are needed: a file of any size streams through in
+/// constant memory (the `Row`s are the caller's to keep or drop).
+pub struct RowReader {
+    rows: Box<dyn Iterator<Item = Result<Row>>>,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for RowReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RowReader").field("path", &self.path).finish_non_exhaustive()
+    }
+}
+
+impl RowReader {
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Iterator for RowReader {
+    type Item = Result<Row>;
+
+    fn next(&mut self) -> Option<Result<Row>> {
+        self.rows.next()
+    }
+}
+
+/// Opens a CSV, TSV, JSONL or JSON-array file (decompressing `.gz`/`.bz2`) for reading row
+/// by row. A CSV/TSV header is read here, so a missing column is an error already.
+pub fn open_rows(path: impl AsRef<Path>, cols: &Columns) -> Result<RowReader> {
+    let path = path.as_ref().to_path_buf();
+    let (format, compression) = Format::and_compression(&path)?;
+    let file = std::fs::File::open(&path).map_err(|source| Error::Read {
+        path: path.clone(),
         source,
     })?;
     let input: Box<dyn Read> = match compression {
@@ -160,12 +189,18 @@ pub fn read_rows(path: impl AsRef<Path>, cols: &Columns) -> Result<Vec<Row>> {
         Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(BufReader::new(file))),
         Compression::Bzip2 => Box::new(bzip2::read::MultiBzDecoder::new(BufReader::new(file))),
     };
-    match format {
-        Format::Csv => read_delimited(path, check_quotes(path, input, b',')?, b',', cols),
-        Format::Tsv => read_delimited(path, check_quotes(path, input, b'\t')?, b'\t', cols),
-        Format::Jsonl => read_jsonl(path, input, cols),
-        Format::Json => read_json_array(path, input, cols),
-    }
+    let rows: Box<dyn Iterator<Item = Result<Row>>> = match format {
+        Format::Csv => Box::new(CsvRows::open(&path, input, b',', cols)?),
+        Format::Tsv => Box::new(CsvRows::open(&path, input, b'\t', cols)?),
+        Format::Jsonl => Box::new(JsonlRows::new(&path, input, cols)),
+        Format::Json => Box::new(JsonArrayRows::new(&path, input, cols)),
+    };
+    Ok(RowReader { rows, path })
+}
+
+/// Reads every row of a CSV, TSV, JSONL or JSON-array file, decompressing `.gz`/`.bz2`.
+pub fn read_rows(path: impl AsRef<Path>, cols: &Columns) -> Result<Vec<Row>> {
+    open_rows(path, cols)?.collect()
 }
 
 fn at(path: &Path, line: u64, message: impl Into<String>) -> Error {
@@ -176,115 +211,192 @@ fn at(path: &Path, line: u64, message: impl Into<String>) -> Error {
     }
 }
 
-/// The csv crate, like Python's `csv`, reads a quote that is never closed as a field that
-/// runs to the end of the file. That silently merges rows, so it is an error here, naming
-/// the line where the quote opened.
-fn check_quotes(path: &Path, mut input: impl Read, delim: u8) -> Result<std::io::Cursor<Vec<u8>>> {
-    let mut bytes = Vec::new();
-    input.read_to_end(&mut bytes).map_err(|source| Error::Read {
+fn read_error(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
+    move |source| Error::Read {
         path: path.to_path_buf(),
         source,
-    })?;
-    let (mut line, mut in_quotes, mut at_field_start, mut opened_at) = (1u64, false, true, 0u64);
-    let mut i = 0;
-    while i < bytes.len() {
-        let b = bytes[i];
-        if b == b'\n' {
-            line += 1;
-        }
-        if in_quotes {
-            if b == b'"' {
-                if bytes.get(i + 1) == Some(&b'"') {
-                    i += 1; // an escaped quote
-                } else {
-                    in_quotes = false;
-                }
-            }
-        } else if b == b'"' && at_field_start {
-            in_quotes = true;
-            opened_at = line;
-        }
-        at_field_start = !in_quotes && (b == delim || b == b'\n' || (b == b'\r'));
-        i += 1;
     }
-    if in_quotes {
-        return Err(at(path, opened_at, "unbalanced quote: a quoted field is never closed"));
-    }
-    Ok(std::io::Cursor::new(bytes))
 }
 
-fn read_delimited(path: &Path, input: impl Read, delim: u8, cols: &Columns) -> Result<Vec<Row>> {
-    let mut rdr = csv::ReaderBuilder::new().delimiter(delim).from_reader(input);
-    let csv_err = |e: csv::Error| {
-        let line = e.position().map(|p| p.line()).unwrap_or(0);
-        let message = match e.kind() {
-            csv::ErrorKind::Utf8 { .. } => "invalid UTF-8".to_string(),
-            csv::ErrorKind::UnequalLengths {
-                expected_len, len, ..
-            } => format!("{len} fields, but the header has {expected_len}"),
-            _ => e.to_string(),
-        };
-        at(path, line, message)
-    };
-    let header: Vec<String> = rdr.headers().map_err(csv_err)?.iter().map(String::from).collect();
-    if header.iter().all(|h| h.is_empty()) {
-        return Err(Error::File {
-            path: path.to_path_buf(),
-            message: "empty file: expected a header line".into(),
-        });
+/// The line where a quoted field opened and never closed.
+#[derive(Debug)]
+struct UnclosedQuote(u64);
+
+impl std::fmt::Display for UnclosedQuote {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "unbalanced quote opened at line {}", self.0)
     }
-    let r = resolve(path, &header, cols)?;
-    let idx = |n: &str| header.iter().position(|h| h == n);
-    let (ti, pi, li) = (idx(&r.text), r.pair.as_deref().and_then(idx), r.label.as_deref().and_then(idx));
-    let gi = r.group.as_deref().and_then(idx);
-    let mut rows = Vec::new();
-    for rec in rdr.records() {
-        let rec = rec.map_err(csv_err)?;
+}
+
+impl std::error::Error for UnclosedQuote {}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Quote {
+    Outside { at_field_start: bool },
+    Inside,
+    /// A `"` inside a quoted field: the end of the field, or the first of an escaped `""`.
+    InsideAfterQuote,
+}
+
+/// The csv crate, like Python's `csv`, reads a quote that is never closed as a field that
+/// runs to the end of the file. That silently merges rows, so this reader, which the bytes
+/// pass through on their way to the csv parser, fails at the end of such a file with the
+/// line where the quote opened.
+struct QuoteCheck<R> {
+    inner: R,
+    delim: u8,
+    state: Quote,
+    line: u64,
+    opened_at: u64,
+}
+
+impl<R: Read> QuoteCheck<R> {
+    fn new(inner: R, delim: u8) -> Self {
+        Self { inner, delim, state: Quote::Outside { at_field_start: true }, line: 1, opened_at: 0 }
+    }
+
+    fn feed(&mut self, b: u8) {
+        if b == b'\n' {
+            self.line += 1;
+        }
+        let sep = b == self.delim || b == b'\n' || b == b'\r';
+        self.state = match self.state {
+            Quote::Inside if b == b'"' => Quote::InsideAfterQuote,
+            Quote::Inside => Quote::Inside,
+            Quote::InsideAfterQuote if b == b'"' => Quote::Inside,
+            Quote::InsideAfterQuote => Quote::Outside { at_field_start: sep },
+            Quote::Outside { at_field_start: true } if b == b'"' => {
+                self.opened_at = self.line;
+                Quote::Inside
+            }
+            Quote::Outside { .. } => Quote::Outside { at_field_start: sep },
+        };
+    }
+}
+
+impl<R: Read> Read for QuoteCheck<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if n == 0 && !buf.is_empty() && self.state == Quote::Inside {
+            return Err(std::io::Error::other(UnclosedQuote(self.opened_at)));
+        }
+        for &b in &buf[..n] {
+            self.feed(b);
+        }
+        Ok(n)
+    }
+}
+
+/// CSV/TSV rows: the header resolves the columns, then one record at a time.
+struct CsvRows {
+    path: PathBuf,
+    records: csv::StringRecordsIntoIter<QuoteCheck<Box<dyn Read>>>,
+    /// Text, pair, label and group column indices.
+    idx: [Option<usize>; 4],
+}
+
+impl CsvRows {
+    fn open(path: &Path, input: Box<dyn Read>, delim: u8, cols: &Columns) -> Result<Self> {
+        let mut rdr = csv::ReaderBuilder::new().delimiter(delim).from_reader(QuoteCheck::new(input, delim));
+        let header: Vec<String> = rdr.headers().map_err(|e| csv_error(path, e))?.iter().map(String::from).collect();
+        if header.iter().all(|h| h.is_empty()) {
+            return Err(Error::File {
+                path: path.to_path_buf(),
+                message: "empty file: expected a header line".into(),
+            });
+        }
+        let r = resolve(path, &header, cols)?;
+        let pos = |n: Option<&str>| n.and_then(|n| header.iter().position(|h| h == n));
+        let idx = [pos(Some(&r.text)), pos(r.pair.as_deref()), pos(r.label.as_deref()), pos(r.group.as_deref())];
+        Ok(Self { path: path.to_path_buf(), records: rdr.into_records(), idx })
+    }
+}
+
+fn csv_error(path: &Path, e: csv::Error) -> Error {
+    let line = e.position().map(|p| p.line()).unwrap_or(0);
+    let message = match e.kind() {
+        csv::ErrorKind::Utf8 { .. } => "invalid UTF-8".to_string(),
+        csv::ErrorKind::UnequalLengths {
+            expected_len, len, ..
+        } => format!("{len} fields, but the header has {expected_len}"),
+        csv::ErrorKind::Io(io) => match io.get_ref().and_then(|i| i.downcast_ref::<UnclosedQuote>()) {
+            Some(UnclosedQuote(line)) => return at(path, *line, "unbalanced quote: a quoted field is never closed"),
+            None => io.to_string(),
+        },
+        _ => e.to_string(),
+    };
+    at(path, line, message)
+}
+
+impl Iterator for CsvRows {
+    type Item = Result<Row>;
+
+    fn next(&mut self) -> Option<Result<Row>> {
+        let rec = match self.records.next()? {
+            Ok(r) => r,
+            Err(e) => return Some(Err(csv_error(&self.path, e))),
+        };
         let line = rec.position().map(|p| p.line()).unwrap_or(0);
         let get = |i: Option<usize>| i.and_then(|i| rec.get(i)).map(String::from);
-        rows.push(Row {
+        let [ti, pi, li, gi] = self.idx;
+        Some(Ok(Row {
             line,
             text: get(ti).unwrap_or_default(),
             // An empty cell in a pair column means "no pair" for that row.
             text_pair: get(pi).filter(|p| !p.is_empty()),
-            label: get(li),
+            label: get(li).map(RawLabel::One),
             group: get(gi),
-        });
+        }))
     }
-    Ok(rows)
 }
 
-fn read_jsonl(path: &Path, input: impl Read, cols: &Columns) -> Result<Vec<Row>> {
-    let mut rows = Vec::new();
-    let mut reader = BufReader::new(input);
-    let mut buf = Vec::new();
-    let mut line = 0u64;
-    let mut resolved: Option<Resolved> = None;
-    loop {
-        buf.clear();
-        let n = reader.read_until(b'\n', &mut buf).map_err(|source| Error::Read {
-            path: PathBuf::from(path),
-            source,
-        })?;
-        if n == 0 {
-            break;
-        }
-        line += 1;
-        let text = std::str::from_utf8(&buf).map_err(|_| at(path, line, "invalid UTF-8"))?;
-        if text.trim().is_empty() {
-            continue;
-        }
-        let value: serde_json::Value =
-            serde_json::from_str(text).map_err(|e| at(path, line, format!("invalid JSON: {e}")))?;
-        rows.push(row_from_json(path, line, &value, cols, &mut resolved)?);
+/// JSON Lines: one object per line; blank lines are skipped.
+struct JsonlRows {
+    path: PathBuf,
+    reader: BufReader<Box<dyn Read>>,
+    cols: Columns,
+    resolved: Option<Resolved>,
+    line: u64,
+    buf: Vec<u8>,
+}
+
+impl JsonlRows {
+    fn new(path: &Path, input: Box<dyn Read>, cols: &Columns) -> Self {
+        Self { path: path.to_path_buf(), reader: BufReader::new(input), cols: cols.clone(), resolved: None, line: 0, buf: Vec::new() }
     }
-    Ok(rows)
+
+    fn next_row(&mut self) -> Result<Option<Row>> {
+        loop {
+            self.buf.clear();
+            if self.reader.read_until(b'\n', &mut self.buf).map_err(read_error(&self.path))? == 0 {
+                return Ok(None);
+            }
+            self.line += 1;
+            let (path, line) = (&self.path, self.line);
+            let text = std::str::from_utf8(&self.buf).map_err(|_| at(path, line, "invalid UTF-8"))?;
+            if text.trim().is_empty() {
+                continue;
+            }
+            let value: serde_json::Value =
+                serde_json::from_str(text).map_err(|e| at(path, line, format!("invalid JSON: {e}")))?;
+            return row_from_json(path, line, &value, &self.cols, &mut self.resolved).map(Some);
+        }
+    }
+}
+
+impl Iterator for JsonlRows {
+    type Item = Result<Row>;
+
+    fn next(&mut self) -> Option<Result<Row>> {
+        self.next_row().transpose()
+    }
 }
 
 /// One JSON object as a row. Columns are resolved on the first row. A pair column may be
 /// absent from some rows (`text_pair` is optional per row), so the conventional partner of
 /// the text column is looked for on every row.
 fn row_from_json(path: &Path, line: u64, value: &serde_json::Value, cols: &Columns, resolved: &mut Option<Resolved>) -> Result<Row> {
+    use serde_json::Value;
     let obj = value.as_object().ok_or_else(|| at(path, line, "expected a JSON object"))?;
     let r = match resolved {
         Some(r) => r,
@@ -304,84 +416,187 @@ fn row_from_json(path: &Path, line: u64, value: &serde_json::Value, cols: &Colum
             resolved.insert(r)
         }
     };
-    // Strings as they are; numbers, booleans and lists keep their JSON spelling.
+    // Strings as they are; numbers and booleans keep their JSON spelling (`1.0` stays a
+    // float, which is how a regression target is recognised).
+    let spell = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        v => v.to_string(),
+    };
     let field = |name: Option<&String>| match name.and_then(|n| obj.get(n)) {
-        None | Some(serde_json::Value::Null) => None,
-        Some(serde_json::Value::String(s)) => Some(s.clone()),
-        Some(v) => Some(v.to_string()),
+        None | Some(Value::Null) => None,
+        Some(v) => Some(spell(v)),
     };
     let text = field(Some(&r.text)).ok_or_else(|| at(path, line, format!("no `{}` field", r.text)))?;
+    // A list is a multi-label target (HF run_classification: a `Sequence` label feature).
+    let label = match r.label.as_ref().and_then(|n| obj.get(n)) {
+        None | Some(Value::Null) => None,
+        Some(Value::Array(items)) => Some(RawLabel::Many(items.iter().map(spell).collect())),
+        Some(v) => Some(RawLabel::One(spell(v))),
+    };
     Ok(Row {
         line,
         text,
         text_pair: field(r.pair.as_ref()),
-        label: field(r.label.as_ref()),
+        label,
         group: field(r.group.as_ref()),
     })
 }
 
-/// A JSON array of objects. serde_json parses it whole; the line of each element (for
-/// messages) comes from a scan of the bytes that tracks strings and nesting.
-fn read_json_array(path: &Path, mut input: impl Read, cols: &Columns) -> Result<Vec<Row>> {
-    let mut bytes = Vec::new();
-    input.read_to_end(&mut bytes).map_err(|source| Error::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let text = std::str::from_utf8(&bytes).map_err(|e| {
-        let line = 1 + bytes[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count() as u64;
-        at(path, line, "invalid UTF-8")
-    })?;
-    if text.trim().is_empty() {
-        return Err(Error::File { path: path.to_path_buf(), message: "empty file: expected a JSON array".into() });
-    }
-    let values: Vec<serde_json::Value> = serde_json::from_str(text).map_err(|e| {
-        let message = if e.is_data() { "expected a JSON array of objects".to_string() } else { format!("invalid JSON: {e}") };
-        at(path, e.line() as u64, message)
-    })?;
-    let lines = element_lines(text);
-    let mut resolved = None;
-    values
-        .iter()
-        .enumerate()
-        .map(|(i, v)| row_from_json(path, lines.get(i).copied().unwrap_or(0), v, cols, &mut resolved))
-        .collect()
+/// A JSON array of objects, streamed: a scanner that tracks strings and nesting cuts out
+/// one top-level element at a time, which serde_json then parses; the scanner's line count
+/// gives each element's line for messages.
+struct JsonArrayRows {
+    path: PathBuf,
+    reader: BufReader<Box<dyn Read>>,
+    cols: Columns,
+    resolved: Option<Resolved>,
+    line: u64,
+    started: bool,
+    done: bool,
+    element: Vec<u8>,
 }
 
-/// The 1-based line where each top-level element of a JSON array starts.
-fn element_lines(text: &str) -> Vec<u64> {
-    let (mut lines, mut line, mut depth, mut in_str, mut escaped, mut expect) = (Vec::new(), 1u64, 0usize, false, false, false);
-    for c in text.chars() {
-        if c == '\n' {
-            line += 1;
-        }
-        if in_str {
-            match (escaped, c) {
-                (true, _) => escaped = false,
-                (false, '\\') => escaped = true,
-                (false, '"') => in_str = false,
-                _ => {}
-            }
-            continue;
-        }
-        if depth == 1 && expect && !c.is_whitespace() && c != ']' {
-            lines.push(line);
-            expect = false;
-        }
-        match c {
-            '"' => in_str = true,
-            '[' | '{' => {
-                depth += 1;
-                if depth == 1 {
-                    expect = true;
-                }
-            }
-            ']' | '}' => depth = depth.saturating_sub(1),
-            ',' if depth == 1 => expect = true,
-            _ => {}
+impl JsonArrayRows {
+    fn new(path: &Path, input: Box<dyn Read>, cols: &Columns) -> Self {
+        Self {
+            path: path.to_path_buf(),
+            reader: BufReader::new(input),
+            cols: cols.clone(),
+            resolved: None,
+            line: 1,
+            started: false,
+            done: false,
+            element: Vec::new(),
         }
     }
-    lines
+
+    fn peek(&mut self) -> Result<Option<u8>> {
+        let buf = self.reader.fill_buf().map_err(read_error(&self.path))?;
+        Ok(buf.first().copied())
+    }
+
+    fn bump(&mut self) -> Result<Option<u8>> {
+        let b = self.peek()?;
+        if let Some(b) = b {
+            self.reader.consume(1);
+            if b == b'\n' {
+                self.line += 1;
+            }
+        }
+        Ok(b)
+    }
+
+    /// Skips whitespace; returns the next byte without consuming it.
+    fn skip_ws(&mut self) -> Result<Option<u8>> {
+        while let Some(b) = self.peek()? {
+            if !b.is_ascii_whitespace() {
+                return Ok(Some(b));
+            }
+            self.bump()?;
+        }
+        Ok(None)
+    }
+
+    /// Copies one JSON value's bytes into `self.element`: a string, an object/array up to
+    /// its matching bracket, or a scalar up to the next `,`/`]`/whitespace.
+    fn take_value(&mut self) -> Result<()> {
+        self.element.clear();
+        let (mut depth, mut in_str, mut escaped) = (0usize, false, false);
+        while let Some(b) = self.peek()? {
+            if !in_str && depth == 0 && !self.element.is_empty() && matches!(b, b',' | b']' | b' ' | b'\t' | b'\r' | b'\n') {
+                break;
+            }
+            self.bump()?;
+            self.element.push(b);
+            if in_str {
+                match (escaped, b) {
+                    (true, _) => escaped = false,
+                    (false, b'\\') => escaped = true,
+                    (false, b'"') => in_str = false,
+                    _ => {}
+                }
+            } else {
+                match b {
+                    b'"' => in_str = true,
+                    b'[' | b'{' => depth += 1,
+                    b']' | b'}' => depth = depth.saturating_sub(1),
+                    _ => {}
+                }
+            }
+            if !in_str && depth == 0 && matches!(b, b'}' | b']' | b'"') {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn next_row(&mut self) -> Result<Option<Row>> {
+        if self.done {
+            return Ok(None);
+        }
+        if !self.started {
+            self.started = true;
+            match self.skip_ws()? {
+                None => {
+                    self.done = true;
+                    return Err(Error::File { path: self.path.clone(), message: "empty file: expected a JSON array".into() });
+                }
+                Some(b'[') => {
+                    self.bump()?;
+                    if self.skip_ws()? == Some(b']') {
+                        self.bump()?;
+                        return self.finish();
+                    }
+                }
+                Some(_) => {
+                    self.done = true;
+                    return Err(at(&self.path, self.line, "expected a JSON array of objects"));
+                }
+            }
+        }
+        self.skip_ws()?;
+        let line = self.line;
+        self.take_value()?;
+        let text = std::str::from_utf8(&self.element).map_err(|e| {
+            let extra = self.element[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count() as u64;
+            at(&self.path, line + extra, "invalid UTF-8")
+        })?;
+        let value: serde_json::Value = serde_json::from_str(text)
+            .map_err(|e| at(&self.path, line + e.line().saturating_sub(1) as u64, format!("invalid JSON: {e}")))?;
+        let row = row_from_json(&self.path, line, &value, &self.cols, &mut self.resolved)?;
+        match self.skip_ws()? {
+            Some(b',') => {
+                self.bump()?;
+            }
+            Some(b']') => {
+                self.bump()?;
+                self.finish()?;
+            }
+            _ => return Err(at(&self.path, self.line, "invalid JSON: expected `,` or `]` after an array element")),
+        }
+        Ok(Some(row))
+    }
+
+    /// After the closing `]` only whitespace may follow.
+    fn finish(&mut self) -> Result<Option<Row>> {
+        self.done = true;
+        match self.skip_ws()? {
+            None => Ok(None),
+            Some(_) => Err(at(&self.path, self.line, "invalid JSON: trailing characters after the array")),
+        }
+    }
+}
+
+impl Iterator for JsonArrayRows {
+    type Item = Result<Row>;
+
+    fn next(&mut self) -> Option<Result<Row>> {
+        let r = self.next_row();
+        if r.is_err() {
+            self.done = true;
+        }
+        r.transpose()
+    }
 }
 
 #[cfg(test)]
@@ -402,7 +617,7 @@ mod tests {
         assert_eq!(rows.len(), 2);
         assert_eq!(rows[0].text, "good, really");
         assert_eq!(rows[0].text_pair.as_deref(), Some("yes"));
-        assert_eq!(rows[0].label.as_deref(), Some("pos"));
+        assert_eq!(rows[0].label, Some(RawLabel::One("pos".into())));
         assert_eq!(rows[1].line, 3);
     }
 
@@ -425,7 +640,7 @@ mod tests {
         let (_d, p) = write("a.jsonl", b"{\"text\": \"hi\", \"label\": 1}\n\n{\"text\": \"yo\", \"label\": 0}\n");
         let rows = read_rows(&p, &Columns::default()).unwrap();
         assert_eq!(rows[1].line, 3);
-        assert_eq!(rows[1].label.as_deref(), Some("0"));
+        assert_eq!(rows[1].label, Some(RawLabel::One("0".into())));
         let (_d, p) = write("b.jsonl", b"{\"text\": \"hi\"}\n{\"txt\": \"oops\"}\n");
         let e = read_rows(&p, &Columns::default()).unwrap_err().to_string();
         assert!(e.contains("b.jsonl:2") && e.contains("`text`"), "{e}");

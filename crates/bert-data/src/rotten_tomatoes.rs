@@ -16,7 +16,7 @@ use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
-use crate::{Error, Result};
+use crate::{Error, LabelKind, LabelMap, RawLabel, Result, Row};
 
 /// Label names by id, as the split rule numbers them.
 pub const LABELS: [&str; 2] = ["rotten", "fresh"];
@@ -35,6 +35,24 @@ pub struct Splits {
     pub train: Vec<Snippet>,
     pub validation: Vec<Snippet>,
     pub test: Vec<Snippet>,
+}
+
+/// The label map: ids as the split rule numbers them (not sorted: 1 is `fresh`).
+pub fn label_map() -> LabelMap {
+    LabelMap::new(LabelKind::SingleLabel, LABELS.map(String::from).to_vec())
+}
+
+/// Snippets as rows (line = position + 1, the movie as the group), to encode like a file.
+pub fn rows(snippets: &[Snippet]) -> impl Iterator<Item = Result<Row>> + '_ {
+    snippets.iter().enumerate().map(|(i, s)| {
+        Ok(Row {
+            line: i as u64 + 1,
+            text: s.text.clone(),
+            text_pair: None,
+            label: Some(RawLabel::One(LABELS[s.label].into())),
+            group: Some(s.movie.clone()),
+        })
+    })
 }
 
 /// Fetches (sha256-pinned, cached) and splits the dataset.

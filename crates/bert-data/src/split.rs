@@ -130,11 +130,11 @@ pub fn stratified_split(labels: &[usize], test_size: TestSize, seed: u64) -> Res
 
 /// sklearn `GroupShuffleSplit(n_splits=1, test_size=…)`: `test_size` counts groups; every
 /// example of a test group is in the test split, so no group is in both.
-pub fn group_split(groups: &[String], test_size: TestSize, seed: u64) -> Result<(Vec<usize>, Vec<usize>), SplitError> {
+pub fn group_split<S: AsRef<str>>(groups: &[S], test_size: TestSize, seed: u64) -> Result<(Vec<usize>, Vec<usize>), SplitError> {
     let mut ids: BTreeMap<&str, usize> = BTreeMap::new();
     for g in groups {
         let next = ids.len();
-        ids.entry(g.as_str()).or_insert(next);
+        ids.entry(g.as_ref()).or_insert(next);
     }
     // Group ids in sorted name order (stable across input orders), then a seeded split of them.
     let sorted: BTreeMap<usize, usize> = ids.values().enumerate().map(|(rank, &id)| (id, rank)).collect();
@@ -145,7 +145,7 @@ pub fn group_split(groups: &[String], test_size: TestSize, seed: u64) -> Result<
     }
     let (mut train, mut test) = (Vec::new(), Vec::new());
     for (i, g) in groups.iter().enumerate() {
-        let rank = sorted[&ids[g.as_str()]];
+        let rank = sorted[&ids[g.as_ref()]];
         if in_test[rank] { test.push(i) } else { train.push(i) }
     }
     Ok((train, test))

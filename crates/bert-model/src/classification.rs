@@ -31,12 +31,25 @@ pub struct BertForSequenceClassification {
     pub config: BertConfig,
 }
 
+/// `from_pretrained` keyword arguments that change what loading accepts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LoadOptions {
+    /// Replace a classification head trained for another number of labels with a fresh one
+    /// (HF `ignore_mismatched_sizes=True`) instead of failing.
+    pub ignore_mismatched_sizes: bool,
+}
+
 impl BertForSequenceClassification {
     /// Builds the model from a checkpoint's tensors. As `from_pretrained`: keys with or
     /// without `bert.`, a missing head is initialised fresh with a warning, any missing
     /// encoder key or wrong shape is an error naming it.
     pub fn load(config: &BertConfig, ckpt: &Checkpoint, device: &Device) -> Result<Self> {
-        let model = Self::build(&Vars::new(Some(ckpt), device, config.initializer_range), config)?;
+        Self::load_with(config, ckpt, device, &LoadOptions::default())
+    }
+
+    /// [`Self::load`] with options (HF `from_pretrained` keyword arguments).
+    pub fn load_with(config: &BertConfig, ckpt: &Checkpoint, device: &Device, options: &LoadOptions) -> Result<Self> {
+        let model = Self::build(&Vars::new(Some(ckpt), device, config.initializer_range), config, options)?;
         let unused = ckpt.unused_keys();
         if !unused.is_empty() {
             tracing::info!(
@@ -52,7 +65,7 @@ impl BertForSequenceClassification {
     /// A fresh model (HF `BertForSequenceClassification(config)`), seeded through the device.
     pub fn init(config: &BertConfig, device: &Device) -> Self {
         let vars = Vars::new(None, device, config.initializer_range);
-        Self::build(&vars, config).unwrap_or_else(|e| unreachable!("fresh init failed: {e}"))
+        Self::build(&vars, config, &LoadOptions::default()).unwrap_or_else(|e| unreachable!("fresh init failed: {e}"))
     }
 
     /// Reads `config.json` and `model.safetensors` from an HF model directory.
@@ -68,6 +81,16 @@ impl BertForSequenceClassification {
         config: &BertConfig,
         device: &Device,
     ) -> Result<Self> {
+        Self::from_pretrained_with_options(dir, config, device, &LoadOptions::default())
+    }
+
+    /// As [`Self::from_pretrained_with_config`], with options.
+    pub fn from_pretrained_with_options(
+        dir: impl AsRef<Path>,
+        config: &BertConfig,
+        device: &Device,
+        options: &LoadOptions,
+    ) -> Result<Self> {
         let dir = dir.as_ref();
         // As `from_pretrained`: safetensors first, then a sharded index, then the pickle.
         let weights = dir.join("model.safetensors");
@@ -75,11 +98,11 @@ impl BertForSequenceClassification {
         let pickle = dir.join("pytorch_model.bin");
         if index.is_file() && !weights.is_file() {
             let ckpt = Checkpoint::from_safetensors_index(&index)?;
-            return Self::load(config, &ckpt, device);
+            return Self::load_with(config, &ckpt, device, options);
         }
         if pickle.is_file() && !weights.is_file() {
             let ckpt = Checkpoint::from_pytorch(&pickle)?;
-            return Self::load(config, &ckpt, device);
+            return Self::load_with(config, &ckpt, device, options);
         }
         if !weights.is_file() {
             if !dir.is_dir() {
@@ -93,23 +116,42 @@ impl BertForSequenceClassification {
             });
         }
         let ckpt = Checkpoint::from_safetensors(&weights)?;
-        Self::load(config, &ckpt, device)
+        Self::load_with(config, &ckpt, device, options)
     }
 
-    fn build(vars: &Vars, config: &BertConfig) -> Result<Self> {
+    fn build(vars: &Vars, config: &BertConfig, options: &LoadOptions) -> Result<Self> {
         // A BertModel checkpoint has no prefix; a task checkpoint has `bert.`, which the
         // checkpoint strips, so both read from the root.
         let bert = BertModel::new(vars, config)?;
-        let head = if vars.from_checkpoint() && !vars.contains("classifier.weight") {
-            tracing::warn!(
-                "Some weights of BertForSequenceClassification were not initialized from the \
-                 model checkpoint and are newly initialized: ['classifier.bias', \
-                 'classifier.weight']. You should probably TRAIN this model on a down-stream \
-                 task to be able to use it for predictions and inference."
-            );
-            vars.fresh()
-        } else {
-            vars.clone()
+        let expected = vec![config.num_labels(), config.hidden_size];
+        let head = match vars.checkpoint_shape("classifier.weight") {
+            None if vars.from_checkpoint() => {
+                tracing::warn!(
+                    "Some weights of BertForSequenceClassification were not initialized from the \
+                     model checkpoint and are newly initialized: ['classifier.bias', \
+                     'classifier.weight']. You should probably TRAIN this model on a down-stream \
+                     task to be able to use it for predictions and inference."
+                );
+                vars.fresh()
+            }
+            // HF `_load_pretrained_model` with `ignore_mismatched_sizes`: a head of another
+            // label count is dropped and initialised afresh. Only the head: an encoder weight
+            // of another shape means another architecture, which stays an error.
+            Some((found, path)) if found != expected => {
+                if !options.ignore_mismatched_sizes {
+                    return Err(Error::HeadShape { path, key: "classifier.weight".into(), expected, found });
+                }
+                tracing::warn!(
+                    "Some weights of BertForSequenceClassification were not initialized from the \
+                     model checkpoint at {} and are newly initialized because the shapes did not \
+                     match: classifier.weight: found shape {found:?} in the checkpoint and \
+                     {expected:?} in the model instantiated. You should probably TRAIN this model \
+                     on a down-stream task to be able to use it for predictions and inference.",
+                    path.display()
+                );
+                vars.fresh()
+            }
+            _ => vars.clone(),
         };
         Ok(Self {
             bert,

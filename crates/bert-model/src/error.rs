@@ -33,6 +33,18 @@ pub enum Error {
         expected: Vec<usize>,
         found: Vec<usize>,
     },
+    /// The checkpoint's classifier was trained for another number of labels (HF refuses
+    /// it too unless `ignore_mismatched_sizes=True`).
+    #[error(
+        "{path}: the classification head `{key}` has shape {found:?}, the config needs {expected:?} (another number of labels); \
+         pass ignore_mismatched_sizes (bert-cli: --ignore-mismatched-sizes) to replace it with a new head"
+    )]
+    HeadShape {
+        path: PathBuf,
+        key: String,
+        expected: Vec<usize>,
+        found: Vec<usize>,
+    },
     #[error("{path}: weight `{key}` has dtype {dtype}; only F32, F16 and BF16 are supported")]
     Dtype {
         path: PathBuf,

@@ -38,7 +38,7 @@ mod vars;
 
 pub use bert::{BertModel, BertModelOutput};
 pub use checkpoint::Checkpoint;
-pub use classification::{BertForSequenceClassification, ClassifierOutput};
+pub use classification::{BertForSequenceClassification, ClassifierOutput, LoadOptions};
 pub use config::{BertConfig, HiddenAct, ProblemType};
 pub use error::{Error, Result};
 pub use input::BertInput;

@@ -54,6 +54,12 @@ impl<'a> Vars<'a> {
         self.ckpt.is_some_and(|c| c.contains(&self.key(name)))
     }
 
+    /// The checkpoint's shape of a tensor, when it has one; and the checkpoint's file.
+    pub fn checkpoint_shape(&self, name: &str) -> Option<(Vec<usize>, std::path::PathBuf)> {
+        let ckpt = self.ckpt?;
+        ckpt.tensor(&self.key(name)).map(|(shape, _)| (shape.to_vec(), ckpt.path().to_path_buf()))
+    }
+
     /// Whether this source reads a checkpoint.
     pub fn from_checkpoint(&self) -> bool {
         self.ckpt.is_some()

@@ -119,12 +119,54 @@ impl BatchEncoding {
     }
 }
 
+/// A tokenizer with its truncation and padding set once, for encoding many batches with the
+/// same options (setting them means a copy of the vocabulary).
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    inner: tokenizers::Tokenizer,
+}
+
+impl Prepared {
+    /// Encodes a batch with `[CLS] a [SEP] (b [SEP])`, HF-identical to `BertTokenizerFast`.
+    pub fn encode_batch<'a, I>(&self, inputs: &[I]) -> Result<BatchEncoding>
+    where
+        I: Into<Input<'a>> + Copy,
+    {
+        let inputs: Vec<EncodeInput> = inputs
+            .iter()
+            .map(|i| {
+                let i: Input = (*i).into();
+                match i.pair {
+                    None => EncodeInput::Single(i.text.into()),
+                    Some(p) => EncodeInput::Dual(i.text.into(), p.into()),
+                }
+            })
+            .collect();
+        let encodings = self
+            .inner
+            .encode_batch(inputs, true)
+            .map_err(|e| Error::Encode(e.to_string()))?;
+        let mut out = BatchEncoding::default();
+        for e in encodings {
+            out.input_ids.push(e.get_ids().to_vec());
+            out.attention_mask.push(e.get_attention_mask().to_vec());
+            out.token_type_ids.push(e.get_type_ids().to_vec());
+        }
+        Ok(out)
+    }
+}
+
 impl BertTokenizer {
     /// Encodes a batch with `[CLS] a [SEP] (b [SEP])`, HF-identical to `BertTokenizerFast`.
     pub fn encode_batch<'a, I>(&self, inputs: &[I], options: &EncodeOptions) -> Result<BatchEncoding>
     where
         I: Into<Input<'a>> + Copy,
     {
+        self.prepare(options)?.encode_batch(inputs)
+    }
+
+    /// This tokenizer with `options` applied, to encode many batches with them.
+    pub fn prepare(&self, options: &EncodeOptions) -> Result<Prepared> {
         let max_length = options
             .max_length
             .or(self.model_max_length)
@@ -159,26 +201,7 @@ impl BertTokenizer {
             pad_type_id: 0,
             pad_token: self.pad_token.clone(),
         }));
-        let inputs: Vec<EncodeInput> = inputs
-            .iter()
-            .map(|i| {
-                let i: Input = (*i).into();
-                match i.pair {
-                    None => EncodeInput::Single(i.text.into()),
-                    Some(p) => EncodeInput::Dual(i.text.into(), p.into()),
-                }
-            })
-            .collect();
-        let encodings = tok
-            .encode_batch(inputs, true)
-            .map_err(|e| Error::Encode(e.to_string()))?;
-        let mut out = BatchEncoding::default();
-        for e in encodings {
-            out.input_ids.push(e.get_ids().to_vec());
-            out.attention_mask.push(e.get_attention_mask().to_vec());
-            out.token_type_ids.push(e.get_type_ids().to_vec());
-        }
-        Ok(out)
+        Ok(Prepared { inner: tok })
     }
 
     /// Encodes one input without padding.

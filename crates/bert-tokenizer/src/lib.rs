@@ -13,7 +13,7 @@ mod encode;
 mod error;
 mod load;
 
-pub use encode::{BatchEncoding, EncodeOptions, Input, Padding};
+pub use encode::{BatchEncoding, EncodeOptions, Input, Padding, Prepared};
 pub use error::{Error, Result};
 
 /// A BERT WordPiece tokenizer with its special-token ids.
