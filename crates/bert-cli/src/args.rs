@@ -113,6 +113,10 @@ pub struct TrainArgs {
     pub train_file: Option<PathBuf>,
     #[arg(long, requires = "train_file")]
     pub validation_file: Option<PathBuf>,
+    /// A labelled file evaluated once after training, with the final model (HF run_glue's
+    /// --test_file): `test_*` metrics in test_results.json and all_results.json.
+    #[arg(long, requires = "train_file")]
+    pub test_file: Option<PathBuf>,
     /// Without --validation-file: hold out this part of --train-file for validation, a
     /// fraction (0.1) or a count (500), like scikit-learn's train_test_split (seed: --seed).
     #[arg(long, requires = "train_file", conflicts_with = "validation_file", value_parser = parse_test_size)]

@@ -34,6 +34,14 @@ pub fn run(args: TrainArgs) -> Result<()> {
     if let Some(n) = args.eval_limit {
         eval_set.truncate(n);
     }
+    // HF run_glue's --test_file: labelled rows evaluated once, with the final model.
+    let test_set = match &args.test_file {
+        Some(p) => {
+            let cols = Columns { group: None, ..columns(&args) };
+            Some(Encoder::new(&tokenizer, args.max_length)?.labelled(p, open_rows(p, &cols)?, &map, &label_options(&args))?)
+        }
+        None => None,
+    };
     let names = map.names.clone();
     eprintln!(
         "data: {} training and {} validation examples, {}, labels {names:?} (read and tokenized in {:.1}s)",
@@ -113,7 +121,13 @@ pub fn run(args: TrainArgs) -> Result<()> {
             (Some(m), Some(l))
         }
     };
-    save(&args, &dir, &out, metrics.as_ref(), eval_loss, &targs, &map)?;
+    let test = test_set.map(|t| {
+        let t = TextSet(t.with_pad_to_multiple_of(args.pad_to_multiple_of.map(|n| n as usize)));
+        let (m, loss) = trainer.evaluate(&out.model, &t);
+        eprintln!("test ({} examples): {}, loss {loss:.4}", t.len(), summary(&m, &names));
+        with_prefix(eval_json(&m, Some(loss), &names), "test_", t.len())
+    });
+    save(&args, &dir, &out, metrics.as_ref(), eval_loss, &targs, &map, test)?;
 
     eprintln!(
         "\ntrained {} steps in {:.1}s ({:.1} examples/s), mean training loss {:.4}",
@@ -241,7 +255,7 @@ fn resume_from(args: &TrainArgs) -> Result<Option<std::path::PathBuf>> {
 /// Files stream through the tokenizer; only token ids are kept.
 fn load_data(args: &TrainArgs, tokenizer: &BertTokenizer) -> Result<(LabelMap, Encoded, Encoded)> {
     let encoder = Encoder::new(tokenizer, args.max_length)?;
-    let opts = LabelOptions { kind: args.problem_type, delimiter: args.label_delimiter.clone() };
+    let opts = label_options(args);
     let Some(train_file) = &args.train_file else {
         if args.dataset != "rotten-tomatoes" {
             bail!("unknown dataset `{}` (built in: rotten-tomatoes)", args.dataset);
@@ -255,13 +269,7 @@ fn load_data(args: &TrainArgs, tokenizer: &BertTokenizer) -> Result<(LabelMap, E
         let eval = encoder.labelled(Path::new("rotten-tomatoes/validation"), rotten_tomatoes::rows(&s.validation), &map, &opts)?;
         return Ok((map, train, eval));
     };
-    let cols = Columns {
-        text: args.columns.text_column.clone(),
-        text_pair: args.columns.text_pair_column.clone(),
-        label: args.label_column.clone(),
-        require_label: true,
-        group: args.group_column.clone(),
-    };
+    let cols = columns(args);
     let (all, map) = encoder.training(train_file, open_rows(train_file, &cols)?, &opts)?;
     if all.is_empty() {
         bail!("{}: no examples", train_file.display());
@@ -278,6 +286,32 @@ fn load_data(args: &TrainArgs, tokenizer: &BertTokenizer) -> Result<(LabelMap, E
         }
     };
     Ok((map, train, eval))
+}
+
+fn columns(args: &TrainArgs) -> Columns {
+    Columns {
+        text: args.columns.text_column.clone(),
+        text_pair: args.columns.text_pair_column.clone(),
+        label: args.label_column.clone(),
+        require_label: true,
+        group: args.group_column.clone(),
+    }
+}
+
+fn label_options(args: &TrainArgs) -> LabelOptions {
+    LabelOptions { kind: args.problem_type, delimiter: args.label_delimiter.clone() }
+}
+
+/// `eval_*` keys renamed with another prefix (HF `metric_key_prefix="test"`), plus the count.
+fn with_prefix(v: serde_json::Value, prefix: &str, samples: usize) -> serde_json::Value {
+    let mut out: serde_json::Map<String, serde_json::Value> = v
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| (format!("{prefix}{}", k.strip_prefix("eval_").unwrap_or(k)), v.clone()))
+        .collect();
+    out.insert(format!("{prefix}samples"), json!(samples));
+    serde_json::Value::Object(out)
 }
 
 /// `--validation-split`: part of the training file held out for validation, split like
@@ -315,6 +349,7 @@ fn save(
     eval_loss: Option<f64>,
     targs: &TrainingArgs,
     map: &LabelMap,
+    test: Option<serde_json::Value>,
 ) -> Result<()> {
     let dir = &args.output_dir;
     out.model.model.save_pretrained(dir)?;
@@ -333,8 +368,10 @@ fn save(
         e
     });
     let mut all = train_results.as_object().cloned().unwrap_or_default();
-    if let Some(e) = eval_results.as_ref().and_then(|e| e.as_object()) {
-        all.extend(e.clone());
+    for r in [&eval_results, &test] {
+        if let Some(e) = r.as_ref().and_then(|e| e.as_object()) {
+            all.extend(e.clone());
+        }
     }
     let state = json!({
         "global_step": out.global_step,
@@ -349,6 +386,7 @@ fn save(
         "dataset": if args.train_file.is_some() { serde_json::Value::Null } else { json!(args.dataset) },
         "train_file": args.train_file,
         "validation_file": args.validation_file,
+        "test_file": args.test_file,
         "validation_split": args.validation_split.map(|s| match s {
             bert_data::TestSize::Fraction(f) => json!(f),
             bert_data::TestSize::Count(c) => json!(c),
@@ -369,6 +407,9 @@ fn save(
     write_atomic(&dir.join("train_results.json"), &pretty(&train_results))?;
     if let Some(e) = &eval_results {
         write_atomic(&dir.join("eval_results.json"), &pretty(e))?;
+    }
+    if let Some(t) = &test {
+        write_atomic(&dir.join("test_results.json"), &pretty(t))?;
     }
     write_atomic(&dir.join("all_results.json"), &pretty(&serde_json::Value::Object(all)))?;
     write_atomic(&dir.join("trainer_state.json"), &pretty(&state))?;

@@ -51,7 +51,16 @@ fn multi_label_files_train_evaluate_and_predict() {
     let (train, train_csv, val) = (p("train.jsonl", &train_jsonl), p("train.csv", &train_csv), p("val.jsonl", &val));
     let out = tmp.path().join("run");
     let common_args = ["--model", model.to_str().unwrap(), "--max-steps", "6", "--batch-size", "8", "--max-length", "16", "--learning-rate", "1e-3", "--save-strategy", "no", "--logging-steps", "1", "--eval-strategy", "steps", "--eval-steps", "3"];
-    let mut args = vec!["train", "--train-file", &train, "--validation-file", &val, "--output-dir", out.to_str().unwrap()];
+    // A test file with a label the training data lacks fails before any training.
+    let bad_test = p("bad_test.jsonl", "{\"text\": \"good film\", \"label\": [\"funny\"]}\n{\"text\": \"bad film\", \"label\": [\"scary\"]}\n");
+    let mut args = vec!["train", "--train-file", &train, "--validation-file", &val, "--test-file", &bad_test, "--output-dir", out.to_str().unwrap()];
+    args.extend(common_args);
+    let o = cli(&args);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("bad_test.jsonl:2: label `scary` is not among the labels"), "{err}");
+    assert!(!out.exists());
+    let mut args = vec!["train", "--train-file", &train, "--validation-file", &val, "--test-file", &val, "--output-dir", out.to_str().unwrap()];
     args.extend(common_args);
     let err = run_ok(&args);
     assert!(err.contains("multi_label_classification"), "{err}");
@@ -61,6 +70,10 @@ fn multi_label_files_train_evaluate_and_predict() {
     let results = json(&out.join("eval_results.json"));
     let subset = results["eval_subset_accuracy"].as_f64().unwrap();
     assert!((0.0..=1.0).contains(&subset) && results["eval_f1_micro"].is_f64(), "{results}");
+    // The test file (here the validation file again) is evaluated with the final model.
+    let test = json(&out.join("test_results.json"));
+    assert_eq!((&test["test_subset_accuracy"], &test["test_samples"]), (&results["eval_subset_accuracy"], &serde_json::json!(12)));
+    assert_eq!(json(&out.join("all_results.json"))["test_f1_micro"], results["eval_f1_micro"]);
     let history = json(&out.join("trainer_state.json"))["log_history"].as_array().unwrap().clone();
     assert_eq!(history.iter().filter(|e| e.get("eval_multilabel").is_some()).count(), 2, "evaluations at steps 3 and 6");
     let losses: Vec<f64> = history.iter().filter_map(|e| e["loss"].as_f64()).collect();
