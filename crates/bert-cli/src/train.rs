@@ -133,6 +133,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
         "\ntrained {} steps in {:.1}s ({:.1} examples/s), mean training loss {:.4}",
         out.global_step, out.train_runtime_s, out.train_examples_per_s, out.train_loss
     );
+    eprintln!("{}", out.step_times.summary());
     if let Some(m) = &metrics {
         eprintln!("validation: {}, loss {:.4}", summary(m, &names), eval_loss.unwrap_or(0.0));
     }

@@ -2,11 +2,12 @@
 //! `BertSelfOutput` and `BertAttention`.
 
 use burn::module::Module;
-use burn::nn::{Dropout, DropoutConfig, LayerNorm, Linear};
+use burn::nn::{LayerNorm, Linear};
 use burn::tensor::Tensor;
 use burn::tensor::activation::softmax;
 
 use crate::config::BertConfig;
+use crate::dropout::Dropout;
 use crate::vars::Vars;
 use crate::Result;
 
@@ -29,7 +30,7 @@ impl BertSelfAttention {
             query: vars.linear("query", h, h)?,
             key: vars.linear("key", h, h)?,
             value: vars.linear("value", h, h)?,
-            dropout: DropoutConfig::new(c.attention_probs_dropout_prob).init(),
+            dropout: Dropout::new(c.attention_probs_dropout_prob),
             num_heads: c.num_attention_heads,
             head_dim: c.head_dim(),
         })
@@ -68,7 +69,7 @@ impl BertSelfOutput {
         Ok(Self {
             dense: vars.linear("dense", c.hidden_size, c.hidden_size)?,
             LayerNorm: vars.layer_norm("LayerNorm", c.hidden_size, c.layer_norm_eps)?,
-            dropout: DropoutConfig::new(c.hidden_dropout_prob).init(),
+            dropout: Dropout::new(c.hidden_dropout_prob),
         })
     }
 

@@ -3,12 +3,13 @@
 use std::path::Path;
 
 use burn::module::Module;
-use burn::nn::{Dropout, DropoutConfig, Linear};
+use burn::nn::Linear;
 use burn::tensor::{Device, Tensor};
 
 use crate::bert::BertModel;
 use crate::checkpoint::Checkpoint;
 use crate::config::BertConfig;
+use crate::dropout::Dropout;
 use crate::input::BertInput;
 use crate::loss::{Labels, classification_loss};
 use crate::vars::Vars;
@@ -155,7 +156,7 @@ impl BertForSequenceClassification {
         };
         Ok(Self {
             bert,
-            dropout: DropoutConfig::new(config.classifier_dropout_prob()).init(),
+            dropout: Dropout::new(config.classifier_dropout_prob()),
             classifier: head.linear("classifier", config.hidden_size, config.num_labels())?,
             config: config.clone(),
         })

@@ -2,10 +2,11 @@
 //! token type, then LayerNorm and dropout.
 
 use burn::module::Module;
-use burn::nn::{Dropout, DropoutConfig, Embedding, LayerNorm};
+use burn::nn::{Embedding, LayerNorm};
 use burn::tensor::{Int, Tensor};
 
 use crate::config::BertConfig;
+use crate::dropout::Dropout;
 use crate::vars::Vars;
 use crate::Result;
 
@@ -33,7 +34,7 @@ impl BertEmbeddings {
                 c.hidden_size,
             )?,
             LayerNorm: vars.layer_norm("LayerNorm", c.hidden_size, c.layer_norm_eps)?,
-            dropout: DropoutConfig::new(c.hidden_dropout_prob).init(),
+            dropout: Dropout::new(c.hidden_dropout_prob),
         })
     }
 

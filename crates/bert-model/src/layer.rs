@@ -1,7 +1,7 @@
 //! One transformer block: HF `BertIntermediate`, `BertOutput`, `BertLayer`.
 
 use burn::module::Module;
-use burn::nn::{Dropout, DropoutConfig, LayerNorm, Linear};
+use burn::nn::{LayerNorm, Linear};
 use burn::tensor::Tensor;
 use burn::tensor::activation::{gelu_approximate, relu, silu, tanh};
 
@@ -9,6 +9,7 @@ use crate::activation::gelu_exact;
 
 use crate::attention::BertAttention;
 use crate::config::{BertConfig, HiddenAct};
+use crate::dropout::Dropout;
 use crate::vars::Vars;
 use crate::Result;
 
@@ -53,7 +54,7 @@ impl BertOutput {
         Ok(Self {
             dense: vars.linear("dense", c.intermediate_size, c.hidden_size)?,
             LayerNorm: vars.layer_norm("LayerNorm", c.hidden_size, c.layer_norm_eps)?,
-            dropout: DropoutConfig::new(c.hidden_dropout_prob).init(),
+            dropout: Dropout::new(c.hidden_dropout_prob),
         })
     }
 

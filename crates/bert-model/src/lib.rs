@@ -28,6 +28,7 @@ pub mod checkpoint;
 pub mod classification;
 pub mod config;
 pub mod device;
+pub mod dropout;
 pub mod embeddings;
 mod error;
 pub mod export;

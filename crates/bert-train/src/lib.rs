@@ -53,7 +53,7 @@ pub use regression_metrics::{RegressionMetrics, regression_metrics};
 pub use optim::hf_adamw;
 pub use sampler::{length_grouped, shuffled};
 pub use schedule::lr_lambda;
-pub use trainer::{LogEntry, Progress, TrainOutput, Trainer};
+pub use trainer::{LogEntry, Progress, StepTimes, TrainOutput, Trainer};
 
 use std::path::{Path, PathBuf};
 

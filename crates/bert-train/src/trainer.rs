@@ -41,6 +41,55 @@ pub struct LogEntry {
     pub eval_regression: Option<RegressionMetrics>,
 }
 
+/// Where the training steps' time went, summed over the run (wall clock per phase; the
+/// clipping reads the gradient norm, so it also waits for an asynchronous device).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct StepTimes {
+    pub steps: usize,
+    /// Building batches (tensors from token ids).
+    pub data_s: f64,
+    /// The forward pass and the loss.
+    pub forward_s: f64,
+    /// The backward pass and gradient accumulation.
+    pub backward_s: f64,
+    /// The global gradient norm and clipping.
+    pub clip_s: f64,
+    /// AdamW's update.
+    pub optimizer_s: f64,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Phase {
+    Data,
+    Forward,
+    Backward,
+    Clip,
+    Optimizer,
+}
+
+impl StepTimes {
+    fn add(&mut self, phase: Phase, since: Instant) {
+        let dt = since.elapsed().as_secs_f64();
+        let slot = match phase {
+            Phase::Data => &mut self.data_s,
+            Phase::Forward => &mut self.forward_s,
+            Phase::Backward => &mut self.backward_s,
+            Phase::Clip => &mut self.clip_s,
+            Phase::Optimizer => &mut self.optimizer_s,
+        };
+        *slot += dt;
+    }
+
+    /// One line of milliseconds per step by phase, with shares of the total.
+    pub fn summary(&self) -> String {
+        let n = self.steps.max(1) as f64;
+        let parts = [("data", self.data_s), ("forward", self.forward_s), ("backward", self.backward_s), ("clip", self.clip_s), ("optimizer", self.optimizer_s)];
+        let total: f64 = parts.iter().map(|p| p.1).sum::<f64>().max(1e-12);
+        let each: Vec<String> = parts.iter().map(|(name, s)| format!("{name} {:.1} ms ({:.0}%)", s / n * 1e3, s / total * 100.0)).collect();
+        format!("per step: {}", each.join(", "))
+    }
+}
+
 #[derive(Debug)]
 pub struct TrainOutput<M> {
     /// The final model, or the best checkpoint's with `load_best_model_at_end`.
@@ -56,6 +105,8 @@ pub struct TrainOutput<M> {
     pub best_model_checkpoint: Option<PathBuf>,
     /// Stopped by `early_stopping_patience` before the planned steps.
     pub early_stopped: bool,
+    /// Time per phase of the steps this run took (not those before a resumption).
+    pub step_times: StepTimes,
 }
 
 /// Where the loop stands after an optimizer step (for progress bars).
@@ -190,6 +241,7 @@ impl Trainer {
         let started = Instant::now();
         let (runtime_before, seen_before) = (st.runtime_s, st.examples_seen);
         let mut accumulator = GradientsAccumulator::<M>::new();
+        let mut times = StepTimes::default();
         let mut stop = false;
         'epochs: while st.global_step < total && !stop {
             let epoch = st.next_epoch;
@@ -203,20 +255,33 @@ impl Trainer {
                 let mut step_loss = 0f64;
                 for (j, idx) in batches.iter().enumerate().take(to).skip(from) {
                     ad.seed(batch_seed(a.seed, epoch, j));
-                    let out = model.step(train.batch(idx, &ad));
+                    let t = Instant::now();
+                    let batch = train.batch(idx, &ad);
+                    times.add(Phase::Data, t);
+                    let t = Instant::now();
+                    let out = model.step(batch);
+                    // Reading the loss waits for the forward pass (on asynchronous devices too).
                     let loss = out.loss.clone().into_scalar::<f32>();
+                    times.add(Phase::Forward, t);
                     if !loss.is_finite() {
                         return Err(Error::NonFinite(loss, st.global_step));
                     }
+                    let t = Instant::now();
                     let scaled = if n_micro > 1 { out.loss.div_scalar(n_micro as f32) } else { out.loss };
                     accumulator.accumulate(&model, GradientsParams::from_grads(scaled.backward(), &model));
+                    times.add(Phase::Backward, t);
                     step_loss += loss as f64 / n_micro as f64;
                     st.examples_seen += idx.len();
                 }
+                let t = Instant::now();
                 let mut grads = accumulator.grads();
                 let grad_norm = clip_grad_norm(&model, &mut grads, a.max_grad_norm);
+                times.add(Phase::Clip, t);
+                let t = Instant::now();
                 let lr = a.learning_rate * lr_lambda(a.lr_scheduler_type, st.global_step, warmup, total);
                 model = optim.step(lr, model, grads);
+                times.add(Phase::Optimizer, t);
+                times.steps += 1;
                 st.global_step += 1;
                 st.next_batch = to;
                 st.loss_sum += step_loss;
@@ -286,6 +351,7 @@ impl Trainer {
             best_metric: st.best_metric,
             best_model_checkpoint: st.best_model_checkpoint,
             early_stopped: stop,
+            step_times: times,
         })
     }
 
