@@ -19,5 +19,32 @@ pub fn gelu_exact<const D: usize>(x: Tensor<D>) -> Tensor<D> {
         let cdf = x.clone().div_scalar(std::f64::consts::SQRT_2).erf().add_scalar(1.0);
         return x.mul(cdf).mul_scalar(0.5);
     }
+    if crate::device::is_flex(&x.device()) && !x.device().is_autodiff() && x.dtype() == burn::tensor::DType::F32 {
+        return gelu_on_all_cores(x);
+    }
     gelu(x)
+}
+
+/// burn-flex's `gelu`, element for element (its formula and its `libm::erff`, so the result
+/// is bit-identical), split over every core. burn-flex evaluates unary ops on one thread,
+/// and `erf` was 17% of `predict`'s time (BENCHMARKS.md). Inference only: under autodiff the
+/// fused op keeps its backward.
+fn gelu_on_all_cores<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+    let (shape, device) = (x.shape(), x.device());
+    let mut v = match x.into_data().try_into_vec::<f32>() {
+        Ok(v) => v,
+        Err(e) => unreachable!("the caller checked the dtype is F32: {e:?}"),
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = v.len().div_ceil(threads).max(1);
+    std::thread::scope(|s| {
+        for part in v.chunks_mut(chunk) {
+            s.spawn(move || {
+                for e in part {
+                    *e = 0.5 * *e * (1.0 + libm::erff(*e / std::f32::consts::SQRT_2));
+                }
+            });
+        }
+    });
+    Tensor::from_data(burn::tensor::TensorData::new(v, shape), &device)
 }

@@ -10,6 +10,12 @@ use burn::tensor::Device;
 
 use crate::{Error, Result};
 
+/// Whether `device` is burn-flex (plain or under autodiff). burn does not export its
+/// dispatch device enum; its Debug form names the variant (`Flex`, `Autodiff(.. Flex ..)`).
+pub(crate) fn is_flex(device: &Device) -> bool {
+    cfg!(feature = "flex") && format!("{device:?}").contains("Flex")
+}
+
 /// A backend this build may have compiled in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {

@@ -13,6 +13,8 @@
 use burn::module::Module;
 use burn::tensor::{Distribution, Tensor, TensorData};
 
+use crate::device::is_flex;
+
 #[derive(Module, Debug)]
 pub struct Dropout {
     #[module(skip)]
@@ -64,12 +66,6 @@ fn keep_mask(seed: u64, n: usize, keep: f64) -> Vec<f32> {
     }
     out.truncate(n);
     out
-}
-
-/// burn does not export its dispatch device enum; its Debug form names the variant
-/// (`Flex`, inside `Autodiff(..)` on the training device).
-fn is_flex(device: &burn::tensor::Device) -> bool {
-    cfg!(feature = "flex") && format!("{device:?}").contains("Flex")
 }
 
 #[cfg(test)]
