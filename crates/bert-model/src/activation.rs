@@ -19,10 +19,54 @@ pub fn gelu_exact<const D: usize>(x: Tensor<D>) -> Tensor<D> {
         let cdf = x.clone().div_scalar(std::f64::consts::SQRT_2).erf().add_scalar(1.0);
         return x.mul(cdf).mul_scalar(0.5);
     }
-    if crate::device::is_flex(&x.device()) && !x.device().is_autodiff() && x.dtype() == burn::tensor::DType::F32 {
-        return gelu_on_all_cores(x);
+    if crate::device::is_flex(&x.device()) && x.dtype() == burn::tensor::DType::F32 {
+        return if x.device().is_autodiff() { gelu_with_host_derivative(x) } else { gelu_on_all_cores(x) };
     }
     gelu(x)
+}
+
+/// Splits `v` over every core and applies `f` to each part with its offset.
+fn on_all_cores<T: Send>(v: &mut [T], f: impl Fn(usize, &mut [T]) + Sync) {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = v.len().div_ceil(threads).max(1);
+    std::thread::scope(|s| {
+        for (i, part) in v.chunks_mut(chunk).enumerate() {
+            let f = &f;
+            s.spawn(move || f(i * chunk, part));
+        }
+    });
+}
+
+fn to_vec<const D: usize>(x: Tensor<D>) -> Vec<f32> {
+    match x.into_data().try_into_vec::<f32>() {
+        Ok(v) => v,
+        Err(e) => unreachable!("the caller checked the dtype is F32: {e:?}"),
+    }
+}
+
+/// burn-flex's `gelu` and its `gelu_backward`, computed on every core with one `erf` per
+/// element instead of two, and handed to autodiff as `y + (x - stop_grad(x)) · y'`: the value
+/// is `y` exactly (the difference is 0), the gradient `g · y'` exactly as burn-flex's backward
+/// computes it (`g * (cdf + x * pdf)`, its formula and its `libm::erff`). burn-flex evaluates
+/// both passes on one thread; `erf` was 11% of a training step (BENCHMARKS.md).
+fn gelu_with_host_derivative<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+    let (shape, device) = (x.shape(), x.device());
+    let xs = to_vec(x.clone().detach());
+    let (mut y, mut dy) = (vec![0f32; xs.len()], vec![0f32; xs.len()]);
+    let inv_sqrt_2pi: f32 = 1.0 / (2.0 * std::f32::consts::PI).sqrt();
+    let mut pairs: Vec<(&mut f32, &mut f32)> = y.iter_mut().zip(dy.iter_mut()).collect();
+    on_all_cores(&mut pairs, |offset, part| {
+        for (k, (y, dy)) in part.iter_mut().enumerate() {
+            let x = xs[offset + k];
+            let erf = libm::erff(x / std::f32::consts::SQRT_2);
+            **y = 0.5 * x * (1.0 + erf);
+            **dy = 0.5 * (1.0 + erf) + x * (inv_sqrt_2pi * (-0.5 * x * x).exp());
+        }
+    });
+    drop(pairs);
+    let constant = |v: Vec<f32>| Tensor::<D>::from_data(burn::tensor::TensorData::new(v, shape.clone()), &device);
+    let zero = x.clone() - x.detach();
+    constant(y) + zero * constant(dy)
 }
 
 /// burn-flex's `gelu`, element for element (its formula and its `libm::erff`, so the result
@@ -31,19 +75,10 @@ pub fn gelu_exact<const D: usize>(x: Tensor<D>) -> Tensor<D> {
 /// fused op keeps its backward.
 fn gelu_on_all_cores<const D: usize>(x: Tensor<D>) -> Tensor<D> {
     let (shape, device) = (x.shape(), x.device());
-    let mut v = match x.into_data().try_into_vec::<f32>() {
-        Ok(v) => v,
-        Err(e) => unreachable!("the caller checked the dtype is F32: {e:?}"),
-    };
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let chunk = v.len().div_ceil(threads).max(1);
-    std::thread::scope(|s| {
-        for part in v.chunks_mut(chunk) {
-            s.spawn(move || {
-                for e in part {
-                    *e = 0.5 * *e * (1.0 + libm::erff(*e / std::f32::consts::SQRT_2));
-                }
-            });
+    let mut v = to_vec(x);
+    on_all_cores(&mut v, |_, part| {
+        for e in part {
+            *e = 0.5 * *e * (1.0 + libm::erff(*e / std::f32::consts::SQRT_2));
         }
     });
     Tensor::from_data(burn::tensor::TensorData::new(v, shape), &device)
