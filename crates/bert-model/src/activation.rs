@@ -9,8 +9,8 @@ use burn::tensor::activation::gelu;
 /// burn-backend 0.22.1 (`backend/ops/activation.rs`) differentiates the tanh approximation;
 /// flex and tch override it with the exact derivative, the cubecl backends (wgpu) do not,
 /// and their gradients are then off by up to 6% per element (measured on lavapipe). On those
-/// devices the formula is spelled out, so autodiff differentiates `erf` itself; elsewhere
-/// the fused kernel is kept, as it is faster.
+/// devices the formula is spelled out, so autodiff differentiates `erf` itself. On flex the
+/// same values are computed on every core (below); on tch the fused kernel is kept.
 pub fn gelu_exact<const D: usize>(x: Tensor<D>) -> Tensor<D> {
     // burn does not export its dispatch device enum; its Debug form names the variant
     // (`Device<Cube(..)>`, `Device<Autodiff(.. Cube(..) ..)>`).
@@ -25,16 +25,20 @@ pub fn gelu_exact<const D: usize>(x: Tensor<D>) -> Tensor<D> {
     gelu(x)
 }
 
-/// Splits `v` over every core and applies `f` to each part with its offset.
-fn on_all_cores<T: Send>(v: &mut [T], f: impl Fn(usize, &mut [T]) + Sync) {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let chunk = v.len().div_ceil(threads).max(1);
+/// Runs `f` on each part on its own thread; `parts` come from `chunks_mut(chunk_len(n))`.
+fn on_all_cores<P: Send>(parts: impl Iterator<Item = P>, f: impl Fn(P) + Sync) {
     std::thread::scope(|s| {
-        for (i, part) in v.chunks_mut(chunk).enumerate() {
+        for part in parts {
             let f = &f;
-            s.spawn(move || f(i * chunk, part));
+            s.spawn(move || f(part));
         }
     });
+}
+
+/// The part length that gives each core one part of `n` elements.
+fn chunk_len(n: usize) -> usize {
+    let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
+    n.div_ceil(threads).max(1)
 }
 
 fn to_vec<const D: usize>(x: Tensor<D>) -> Vec<f32> {
@@ -54,29 +58,27 @@ fn gelu_with_host_derivative<const D: usize>(x: Tensor<D>) -> Tensor<D> {
     let xs = to_vec(x.clone().detach());
     let (mut y, mut dy) = (vec![0f32; xs.len()], vec![0f32; xs.len()]);
     let inv_sqrt_2pi: f32 = 1.0 / (2.0 * std::f32::consts::PI).sqrt();
-    let mut pairs: Vec<(&mut f32, &mut f32)> = y.iter_mut().zip(dy.iter_mut()).collect();
-    on_all_cores(&mut pairs, |offset, part| {
-        for (k, (y, dy)) in part.iter_mut().enumerate() {
-            let x = xs[offset + k];
+    let c = chunk_len(xs.len());
+    on_all_cores(xs.chunks(c).zip(y.chunks_mut(c)).zip(dy.chunks_mut(c)), |((xs, y), dy)| {
+        for ((&x, y), dy) in xs.iter().zip(y).zip(dy) {
             let erf = libm::erff(x / std::f32::consts::SQRT_2);
-            **y = 0.5 * x * (1.0 + erf);
-            **dy = 0.5 * (1.0 + erf) + x * (inv_sqrt_2pi * (-0.5 * x * x).exp());
+            *y = 0.5 * x * (1.0 + erf);
+            *dy = 0.5 * (1.0 + erf) + x * (inv_sqrt_2pi * (-0.5 * x * x).exp());
         }
     });
-    drop(pairs);
     let constant = |v: Vec<f32>| Tensor::<D>::from_data(burn::tensor::TensorData::new(v, shape.clone()), &device);
     let zero = x.clone() - x.detach();
     constant(y) + zero * constant(dy)
 }
 
 /// burn-flex's `gelu`, element for element (its formula and its `libm::erff`, so the result
-/// is bit-identical), split over every core. burn-flex evaluates unary ops on one thread,
-/// and `erf` was 17% of `predict`'s time (BENCHMARKS.md). Inference only: under autodiff the
-/// fused op keeps its backward.
+/// is bit-identical), split over every core, at inference. burn-flex evaluates unary ops on
+/// one thread, and `erf` was 17% of `predict`'s time (BENCHMARKS.md).
 fn gelu_on_all_cores<const D: usize>(x: Tensor<D>) -> Tensor<D> {
     let (shape, device) = (x.shape(), x.device());
     let mut v = to_vec(x);
-    on_all_cores(&mut v, |_, part| {
+    let c = chunk_len(v.len());
+    on_all_cores(v.chunks_mut(c), |part| {
         for e in part {
             *e = 0.5 * *e * (1.0 + libm::erff(*e / std::f32::consts::SQRT_2));
         }
