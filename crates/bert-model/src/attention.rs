@@ -4,10 +4,11 @@
 use burn::module::Module;
 use burn::nn::{LayerNorm, Linear};
 use burn::tensor::Tensor;
-use burn::tensor::activation::softmax;
 
 use crate::config::BertConfig;
 use crate::dropout::Dropout;
+use crate::fused::{layer_norm, softmax_last};
+use crate::layer::dense;
 use crate::vars::Vars;
 use crate::Result;
 
@@ -46,12 +47,12 @@ impl BertSelfAttention {
     /// (HF `get_extended_attention_mask`).
     pub fn forward(&self, hidden: Tensor<3>, mask_bias: Tensor<4>) -> Tensor<3> {
         let [b, s, h] = hidden.dims();
-        let q = self.split_heads(self.query.forward(hidden.clone()));
-        let k = self.split_heads(self.key.forward(hidden.clone()));
-        let v = self.split_heads(self.value.forward(hidden));
+        let q = self.split_heads(dense(&self.query, hidden.clone()));
+        let k = self.split_heads(dense(&self.key, hidden.clone()));
+        let v = self.split_heads(dense(&self.value, hidden));
         let scale = 1.0 / (self.head_dim as f64).sqrt();
         let scores = q.matmul(k.swap_dims(2, 3)).mul_scalar(scale) + mask_bias;
-        let probs = self.dropout.forward(softmax(scores, 3));
+        let probs = self.dropout.forward(softmax_last(scores));
         probs.matmul(v).swap_dims(1, 2).reshape([b, s, h])
     }
 }
@@ -62,6 +63,8 @@ pub struct BertSelfOutput {
     pub dense: Linear,
     pub LayerNorm: LayerNorm,
     pub dropout: Dropout,
+    #[module(skip)]
+    layer_norm_eps: f64,
 }
 
 impl BertSelfOutput {
@@ -70,12 +73,13 @@ impl BertSelfOutput {
             dense: vars.linear("dense", c.hidden_size, c.hidden_size)?,
             LayerNorm: vars.layer_norm("LayerNorm", c.hidden_size, c.layer_norm_eps)?,
             dropout: Dropout::new(c.hidden_dropout_prob),
+            layer_norm_eps: c.layer_norm_eps,
         })
     }
 
     pub fn forward(&self, x: Tensor<3>, residual: Tensor<3>) -> Tensor<3> {
-        let x = self.dropout.forward(self.dense.forward(x));
-        self.LayerNorm.forward(x + residual)
+        let x = self.dropout.forward(dense(&self.dense, x));
+        layer_norm(&self.LayerNorm, x + residual, self.layer_norm_eps)
     }
 }
 

@@ -7,6 +7,7 @@ use burn::tensor::{Int, Tensor};
 
 use crate::config::BertConfig;
 use crate::dropout::Dropout;
+use crate::fused::layer_norm;
 use crate::vars::Vars;
 use crate::Result;
 
@@ -17,6 +18,8 @@ pub struct BertEmbeddings {
     pub token_type_embeddings: Embedding,
     pub LayerNorm: LayerNorm,
     pub dropout: Dropout,
+    #[module(skip)]
+    layer_norm_eps: f64,
 }
 
 impl BertEmbeddings {
@@ -35,6 +38,7 @@ impl BertEmbeddings {
             )?,
             LayerNorm: vars.layer_norm("LayerNorm", c.hidden_size, c.layer_norm_eps)?,
             dropout: Dropout::new(c.hidden_dropout_prob),
+            layer_norm_eps: c.layer_norm_eps,
         })
     }
 
@@ -47,6 +51,6 @@ impl BertEmbeddings {
         let x = self.word_embeddings.forward(input_ids)
             + self.token_type_embeddings.forward(token_type_ids)
             + self.position_embeddings.forward(positions);
-        self.dropout.forward(self.LayerNorm.forward(x))
+        self.dropout.forward(layer_norm(&self.LayerNorm, x, self.layer_norm_eps))
     }
 }

@@ -10,8 +10,22 @@ use crate::activation::gelu_exact;
 use crate::attention::BertAttention;
 use crate::config::{BertConfig, HiddenAct};
 use crate::dropout::Dropout;
+use crate::fused::layer_norm;
 use crate::vars::Vars;
 use crate::Result;
+
+/// `linear.forward(x)` on `[batch, seq, in]`, computed as one `[batch·seq, in]` product.
+///
+/// burn's `linear` on a 3-D input keeps the batched form when `seq` is a multiple of 32
+/// (burn-std's `MatmulTransformPolicy`); under autodiff the weight gradient is then a batched
+/// product `[batch, in, out]` summed over the batch, 2.3x slower for the whole linear on flex
+/// (`examples/op_bench.rs`). Flattened, the weight gradient is one GEMM, as in PyTorch.
+pub fn dense(linear: &Linear, x: Tensor<3>) -> Tensor<3> {
+    let [b, s, i] = x.dims();
+    let y = linear.forward(x.reshape([b * s, i]));
+    let [_, o] = y.dims();
+    y.reshape([b, s, o])
+}
 
 /// HF `BertIntermediate`: dense → activation (`ACT2FN[hidden_act]`).
 #[derive(Module, Debug)]
@@ -30,7 +44,7 @@ impl BertIntermediate {
     }
 
     pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
-        let x = self.dense.forward(x);
+        let x = dense(&self.dense, x);
         match self.act {
             HiddenAct::Gelu => gelu_exact(x),
             HiddenAct::GeluTanh => gelu_approximate(x),
@@ -47,6 +61,8 @@ pub struct BertOutput {
     pub dense: Linear,
     pub LayerNorm: LayerNorm,
     pub dropout: Dropout,
+    #[module(skip)]
+    layer_norm_eps: f64,
 }
 
 impl BertOutput {
@@ -55,12 +71,13 @@ impl BertOutput {
             dense: vars.linear("dense", c.intermediate_size, c.hidden_size)?,
             LayerNorm: vars.layer_norm("LayerNorm", c.hidden_size, c.layer_norm_eps)?,
             dropout: Dropout::new(c.hidden_dropout_prob),
+            layer_norm_eps: c.layer_norm_eps,
         })
     }
 
     pub fn forward(&self, x: Tensor<3>, residual: Tensor<3>) -> Tensor<3> {
-        let x = self.dropout.forward(self.dense.forward(x));
-        self.LayerNorm.forward(x + residual)
+        let x = self.dropout.forward(dense(&self.dense, x));
+        layer_norm(&self.LayerNorm, x + residual, self.layer_norm_eps)
     }
 }
 

@@ -23,6 +23,7 @@
 
 pub mod activation;
 pub mod attention;
+mod autodiff_ops;
 pub mod bert;
 pub mod checkpoint;
 pub mod classification;
@@ -32,6 +33,9 @@ pub mod dropout;
 pub mod embeddings;
 mod error;
 pub mod export;
+#[cfg(feature = "flex")]
+mod flex_ops;
+pub mod fused;
 pub mod input;
 pub mod layer;
 pub mod loss;

@@ -1,0 +1,276 @@
+//! Fused CPU kernels for burn-flex, with their own backward passes: GELU, softmax over the
+//! last axis and LayerNorm, the ops PyTorch runs as fused kernels (`gelu`, `_softmax`,
+//! `native_layer_norm` and their `*_backward`).
+//!
+//! Why here: under autodiff burn 0.22 records `layer_norm` as its 9 primitive ops and
+//! `softmax` as 5, each with its own backward pass and its own full-size temporaries, and
+//! burn-flex evaluates `gelu`/`gelu_backward` with scalar `erff` on one thread. burn's
+//! backend-extension API (`Tensor::try_into_primitive`, `burn_autodiff::ops::Backward`) lets
+//! a model register an op with its own backward, so each of these is one pass forward and
+//! one pass backward over the rows, on every core (rayon, burn-flex's own pool), reading
+//! flex's buffers in place. Measured per op against PyTorch in BENCHMARKS.md
+//! (`examples/op_bench.rs`).
+//!
+//! Each entry returns `None` when the tensor is not an f32 flex tensor (or uses a gradient
+//! checkpointing strategy other than the default): the caller then takes burn's own op.
+
+use std::borrow::Cow;
+
+use burn::backend::Flex;
+use burn::backend::autodiff::Autodiff;
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::flex::FlexTensor;
+use burn::backend::ops::ActivationOps;
+use burn::backend::tensor::FloatTensor;
+use burn::tensor::{DType, Shape, Tensor, TensorData};
+use rayon::prelude::*;
+
+use crate::activation::{gelu_and_derivative, gelu_in_place};
+
+type Ad = Autodiff<Flex, NoCheckpointing>;
+
+/// Rows per rayon task: large enough to amortise scheduling, small enough to balance.
+const ROWS_PER_TASK: usize = 64;
+/// Elements per rayon task for elementwise kernels.
+const ELEMS_PER_TASK: usize = 1 << 15;
+
+/// The tensor's f32 elements in logical order, borrowed when the buffer is contiguous.
+fn values(t: &FlexTensor) -> Cow<'_, [f32]> {
+    match t.as_slice::<f32>() {
+        Some(s) => Cow::Borrowed(s),
+        None => Cow::Owned(t.to_contiguous().as_slice::<f32>().map(<[f32]>::to_vec).unwrap_or_default()),
+    }
+}
+
+fn tensor(v: Vec<f32>, shape: Shape) -> FlexTensor {
+    FlexTensor::from_data(TensorData::new(v, shape))
+}
+
+/// A flex f32 tensor: `Ok(autodiff)` or `Err(plain)`; `None` for anything else.
+enum Flexed {
+    Tracked(FloatTensor<Ad>),
+    Plain(FlexTensor),
+}
+
+fn flexed<const D: usize>(x: &Tensor<D>) -> Option<Flexed> {
+    if x.dtype() != DType::F32 {
+        return None;
+    }
+    if let Ok(t) = x.clone().try_into_primitive::<Ad>() {
+        return Some(Flexed::Tracked(t));
+    }
+    x.clone().try_into_primitive::<Flex>().ok().map(Flexed::Plain)
+}
+
+fn from_flex<const D: usize>(t: FlexTensor) -> Tensor<D> {
+    Tensor::from_primitive::<Flex>(t)
+}
+
+fn from_ad<const D: usize>(t: FloatTensor<Ad>) -> Tensor<D> {
+    Tensor::from_primitive::<Ad>(t)
+}
+
+/// `a ⊙ b` elementwise, on every core.
+fn mul(a: &FlexTensor, b: &FlexTensor) -> FlexTensor {
+    let (va, vb) = (values(a), values(b));
+    let mut out = vec![0f32; va.len()];
+    out.par_chunks_mut(ELEMS_PER_TASK)
+        .zip(va.par_chunks(ELEMS_PER_TASK).zip(vb.par_chunks(ELEMS_PER_TASK)))
+        .for_each(|(o, (a, b))| o.iter_mut().zip(a.iter().zip(b)).for_each(|(o, (a, b))| *o = a * b));
+    tensor(out, a.layout().shape().clone())
+}
+
+// ---------------------------------------------------------------------------------------------
+// GELU
+// ---------------------------------------------------------------------------------------------
+
+/// HF's exact GELU; under autodiff its derivative is computed with the value and kept for the
+/// backward pass (one multiply there).
+pub(crate) fn gelu<const D: usize>(x: &Tensor<D>) -> Option<Tensor<D>> {
+    #[derive(Debug)]
+    struct GeluBackward;
+    impl Backward<Flex, 1> for GeluBackward {
+        /// y'(x).
+        type State = FlexTensor;
+        fn backward(self, ops: Ops<FlexTensor, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
+            let grad = grads.consume::<Flex>(&ops.node);
+            if let [Some(parent)] = ops.parents {
+                grads.register::<Flex>(parent.id, mul(&grad, &ops.state));
+            }
+        }
+    }
+
+    Some(match flexed(x)? {
+        Flexed::Plain(t) => {
+            let mut v = values(&t).into_owned();
+            v.par_chunks_mut(ELEMS_PER_TASK).for_each(gelu_in_place);
+            from_flex(tensor(v, t.layout().shape().clone()))
+        }
+        Flexed::Tracked(t) => {
+            let shape = t.primitive().layout().shape().clone();
+            let xs = values(t.primitive());
+            let (mut y, mut dy) = (vec![0f32; xs.len()], vec![0f32; xs.len()]);
+            y.par_chunks_mut(ELEMS_PER_TASK)
+                .zip(dy.par_chunks_mut(ELEMS_PER_TASK))
+                .zip(xs.par_chunks(ELEMS_PER_TASK))
+                .for_each(|((y, dy), xs)| gelu_and_derivative(xs, y, dy));
+            let (y, dy) = (tensor(y, shape.clone()), tensor(dy, shape));
+            let out = match GeluBackward.prepare::<NoCheckpointing>([t.node()]).compute_bound().stateful() {
+                OpsKind::Tracked(prep) => prep.finish(dy, y),
+                OpsKind::UnTracked(prep) => prep.finish(y),
+            };
+            from_ad(out)
+        }
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Softmax over the last axis
+// ---------------------------------------------------------------------------------------------
+
+/// Softmax over the last axis: forward is burn-flex's fused row kernel; backward is
+/// `y ⊙ (g − Σ g ⊙ y)` per row (PyTorch's `_softmax_backward_data`), from the saved output.
+pub(crate) fn softmax_last<const D: usize>(x: &Tensor<D>) -> Option<Tensor<D>> {
+    #[derive(Debug)]
+    struct SoftmaxBackward;
+    impl Backward<Flex, 1> for SoftmaxBackward {
+        /// The softmax output.
+        type State = FlexTensor;
+        fn backward(self, ops: Ops<FlexTensor, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
+            let grad = grads.consume::<Flex>(&ops.node);
+            let [Some(parent)] = ops.parents else { return };
+            let y = ops.state;
+            let shape = y.layout().shape().clone();
+            let n = shape[shape.num_dims() - 1];
+            let (g, yv) = (values(&grad), values(&y));
+            let mut dx = vec![0f32; yv.len()];
+            dx.par_chunks_mut(ROWS_PER_TASK * n)
+                .zip(g.par_chunks(ROWS_PER_TASK * n).zip(yv.par_chunks(ROWS_PER_TASK * n)))
+                .for_each(|(dx, (g, y))| {
+                    for ((dx, g), y) in dx.chunks_mut(n).zip(g.chunks(n)).zip(y.chunks(n)) {
+                        let dot: f32 = g.iter().zip(y).map(|(g, y)| g * y).sum();
+                        dx.iter_mut().zip(g.iter().zip(y)).for_each(|(dx, (g, y))| *dx = y * (g - dot));
+                    }
+                });
+            grads.register::<Flex>(parent.id, tensor(dx, shape));
+        }
+    }
+
+    let last = D - 1;
+    Some(match flexed(x)? {
+        Flexed::Plain(t) => from_flex(Flex::softmax(t, last)),
+        Flexed::Tracked(t) => {
+            let y = Flex::softmax(t.primitive().clone(), last);
+            let out = match SoftmaxBackward.prepare::<NoCheckpointing>([t.node()]).compute_bound().stateful() {
+                OpsKind::Tracked(prep) => prep.finish(y.clone(), y),
+                OpsKind::UnTracked(prep) => prep.finish(y),
+            };
+            from_ad(out)
+        }
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// LayerNorm
+// ---------------------------------------------------------------------------------------------
+
+/// What LayerNorm's backward needs: x̂ = (x − mean)·rstd, rstd per row, and γ.
+#[derive(Debug, Clone)]
+struct LayerNormState {
+    xhat: FlexTensor,
+    rstd: FlexTensor,
+    gamma: FlexTensor,
+}
+
+/// HF `nn.LayerNorm` over the last axis (biased variance, as PyTorch). Under autodiff the
+/// forward keeps x̂ and 1/σ per row; the backward is PyTorch's `native_layer_norm_backward`:
+/// dx = rstd·(g·γ − mean(g·γ) − x̂·mean(g·γ·x̂)), dγ = Σ g·x̂, dβ = Σ g over rows.
+pub(crate) fn layer_norm<const D: usize>(x: &Tensor<D>, gamma: &Tensor<1>, beta: &Tensor<1>, eps: f64) -> Option<Tensor<D>> {
+    #[derive(Debug)]
+    struct LayerNormBackward;
+    impl Backward<Flex, 3> for LayerNormBackward {
+        type State = LayerNormState;
+        fn backward(self, ops: Ops<LayerNormState, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
+            let grad = grads.consume::<Flex>(&ops.node);
+            let [node_x, node_gamma, node_beta] = ops.parents;
+            let LayerNormState { xhat, rstd, gamma } = ops.state;
+            let shape = xhat.layout().shape().clone();
+            let d = shape[shape.num_dims() - 1];
+            let (g, xh, rs, gm) = (values(&grad), values(&xhat), values(&rstd), values(&gamma));
+            let mut dx = vec![0f32; xh.len()];
+            // Per task: (dγ, dβ) partial sums over its rows; summed below.
+            let partials: Vec<(Vec<f32>, Vec<f32>)> = dx
+                .par_chunks_mut(ROWS_PER_TASK * d)
+                .zip(g.par_chunks(ROWS_PER_TASK * d).zip(xh.par_chunks(ROWS_PER_TASK * d)))
+                .zip(rs.par_chunks(ROWS_PER_TASK))
+                .map(|((dx, (g, xh)), rs)| {
+                    let (mut dgamma, mut dbeta) = (vec![0f32; d], vec![0f32; d]);
+                    for (((dx, g), xh), &r) in dx.chunks_mut(d).zip(g.chunks(d)).zip(xh.chunks(d)).zip(rs) {
+                        let (mut a, mut b) = (0f32, 0f32);
+                        for i in 0..d {
+                            let gg = g[i] * gm[i];
+                            a += gg;
+                            b += gg * xh[i];
+                            dgamma[i] += g[i] * xh[i];
+                            dbeta[i] += g[i];
+                        }
+                        let (a, b) = (a / d as f32, b / d as f32);
+                        for i in 0..d {
+                            dx[i] = r * (g[i] * gm[i] - a - xh[i] * b);
+                        }
+                    }
+                    (dgamma, dbeta)
+                })
+                .collect();
+            let (mut dgamma, mut dbeta) = (vec![0f32; d], vec![0f32; d]);
+            for (pg, pb) in &partials {
+                dgamma.iter_mut().zip(pg).for_each(|(s, v)| *s += v);
+                dbeta.iter_mut().zip(pb).for_each(|(s, v)| *s += v);
+            }
+            if let Some(node) = node_x {
+                grads.register::<Flex>(node.id, tensor(dx, shape));
+            }
+            if let Some(node) = node_gamma {
+                grads.register::<Flex>(node.id, tensor(dgamma, Shape::new([d])));
+            }
+            if let Some(node) = node_beta {
+                grads.register::<Flex>(node.id, tensor(dbeta, Shape::new([d])));
+            }
+        }
+    }
+
+    let Some(Flexed::Tracked(x)) = flexed(x) else { return None };
+    let (Some(Flexed::Tracked(gamma)), Some(Flexed::Tracked(beta))) = (flexed(gamma), flexed(beta)) else { return None };
+    let shape = x.primitive().layout().shape().clone();
+    let d = shape[shape.num_dims() - 1];
+    let (xs, gm, bt) = (values(x.primitive()), values(gamma.primitive()), values(beta.primitive()));
+    let rows = xs.len() / d.max(1);
+    let (mut y, mut xhat, mut rstd) = (vec![0f32; xs.len()], vec![0f32; xs.len()], vec![0f32; rows]);
+    y.par_chunks_mut(ROWS_PER_TASK * d)
+        .zip(xhat.par_chunks_mut(ROWS_PER_TASK * d))
+        .zip(rstd.par_chunks_mut(ROWS_PER_TASK).zip(xs.par_chunks(ROWS_PER_TASK * d)))
+        .for_each(|((y, xhat), (rstd, xs))| {
+            for (((y, xhat), r), x) in y.chunks_mut(d).zip(xhat.chunks_mut(d)).zip(rstd).zip(xs.chunks(d)) {
+                let mean = x.iter().sum::<f32>() / d as f32;
+                let var = x.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / d as f32;
+                *r = 1.0 / (var + eps as f32).sqrt();
+                for i in 0..d {
+                    xhat[i] = (x[i] - mean) * *r;
+                    y[i] = xhat[i] * gm[i] + bt[i];
+                }
+            }
+        });
+    let y = tensor(y, shape.clone());
+    let prep = LayerNormBackward.prepare::<NoCheckpointing>([x.node(), gamma.node(), beta.node()]).compute_bound().stateful();
+    let out = match prep {
+        OpsKind::Tracked(prep) => {
+            let state = LayerNormState { xhat: tensor(xhat, shape), rstd: tensor(rstd, Shape::new([rows])), gamma: gamma.primitive().clone() };
+            prep.finish(state, y)
+        }
+        OpsKind::UnTracked(prep) => prep.finish(y),
+    };
+    Some(from_ad(out))
+}
