@@ -11,7 +11,7 @@ import torch.nn.functional as F
 torch.set_num_threads(2)
 torch.manual_seed(0)
 ROUNDS = 15
-B, S, H, I, HEADS = 32, 64, 384, 1536, 12
+B, S, H, I, HEADS = 32, 48, 384, 1536, 12
 
 
 def median_ms(f):
@@ -47,6 +47,8 @@ print(f"{'op':<40} {'input':<22} {'fwd ms':>9} {'fwd+bwd ms':>12}")
 for i, o in [(H, H), (H, I), (I, H)]:
     lin = torch.nn.Linear(i, o)
     time_op(f"linear {i}->{o}", (B, S, i), lin, lin)
+lin = torch.nn.Linear(H, I)
+time_op("linear 384->1536, seq 64", (B, 64, H), lin, lin)
 ln = torch.nn.LayerNorm(H, eps=1e-12)
 time_op("layer_norm", (B, S, H), ln, ln)
 time_op("softmax", (B, HEADS, S, S), lambda x: torch.softmax(x, -1))
