@@ -9,7 +9,9 @@
 //!   theirs: `infer_bench.py`'s end-to-end figure);
 //! - train: the first N training examples (2,048 by default), 1 epoch, batch 32, lr 5e-5,
 //!   examples/s of the training loop (ours: `train_results.json`; theirs: `finetune_hf.py`);
-//!   `--full` adds the full epoch with its dev accuracy;
+//!   `--full` adds the full epoch with its dev accuracy; `--group-by-length` trains with
+//!   length-grouped batches on both sides (ours `--group-by-length`, theirs HF's
+//!   `group_by_length=True` through `scripts/with_group_by_length.py`);
 //! - peak RSS of each process (GNU time's `%M`).
 
 use std::path::{Path, PathBuf};
@@ -33,6 +35,9 @@ pub struct Args {
     /// Also fine-tune one full epoch on each side and report dev accuracy.
     #[arg(long)]
     full: bool,
+    /// Train with length-grouped batches on both sides (HF `group_by_length`).
+    #[arg(long)]
+    group_by_length: bool,
     #[arg(long)]
     skip_train: bool,
     #[arg(long)]
@@ -104,6 +109,7 @@ struct Setup {
     tsv: PathBuf,
     dev_jsonl: PathBuf,
     work: PathBuf,
+    group_by_length: bool,
 }
 
 fn setup(args: &Args) -> Result<Setup> {
@@ -140,11 +146,14 @@ fn setup(args: &Args) -> Result<Setup> {
         body.push('\n');
     }
     std::fs::write(&dev_jsonl, body)?;
-    Ok(Setup { root, python, harness, minilm, tsv, dev_jsonl, work })
+    Ok(Setup { root, python, harness, minilm, tsv, dev_jsonl, work, group_by_length: args.group_by_length })
 }
 
 fn python_cmd(s: &Setup, script: &str) -> Command {
     let mut c = Command::new(&s.python);
+    if s.group_by_length && script == "finetune_hf.py" {
+        c.arg(s.root.join("scripts/with_group_by_length.py"));
+    }
     c.arg(s.harness.join(script))
         .arg("--model-dir")
         .arg(&s.minilm)
@@ -153,6 +162,16 @@ fn python_cmd(s: &Setup, script: &str) -> Command {
         .args(["--threads", "2"])
         .env("HF_HUB_OFFLINE", "1")
         .env("OMP_NUM_THREADS", "2");
+    c
+}
+
+/// Our `bert-cli train` with the bench's options.
+fn ours_train(s: &Setup, backend: &str) -> Command {
+    let mut c = ours_cmd(s, backend);
+    c.arg("train").arg("--model").arg(&s.minilm);
+    if s.group_by_length {
+        c.arg("--group-by-length");
+    }
     c
 }
 
@@ -238,17 +257,18 @@ pub fn run(args: Args) -> Result<()> {
             theirs.1.push(r.peak_rss_mib.unwrap_or(f64::NAN));
             for (k, backend) in backends.iter().enumerate() {
                 let dir = s.work.join(format!("train-{backend}"));
-                let mut c = ours_cmd(&s, backend);
-                c.arg("train").arg("--model").arg(&s.minilm).args(["--train-limit", &n, "--eval-limit", "64", "--save-strategy", "no", "--overwrite-output-dir", "--output-dir"]).arg(&dir);
+                let mut c = ours_train(&s, backend);
+                c.args(["--train-limit", &n, "--eval-limit", "64", "--save-strategy", "no", "--overwrite-output-dir", "--output-dir"]).arg(&dir);
                 let r = run_measured(c, &format!("ours train {n} examples on {backend} (round {})", round + 1))?;
                 let res: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("train_results.json"))?)?;
                 ours[k].0.push(res["train_samples_per_second"].as_f64().unwrap_or(f64::NAN));
                 ours[k].1.push(r.peak_rss_mib.unwrap_or(f64::NAN));
             }
         }
+        let grouped = if args.group_by_length { ", group_by_length" } else { "" };
         for (k, backend) in backends.iter().enumerate() {
             let (o, orss) = ours[k].clone();
-            record(&format!("train {n} examples (examples/s)"), backend, o, theirs.0.clone(), (orss, theirs.1.clone()));
+            record(&format!("train {n} examples{grouped} (examples/s)"), backend, o, theirs.0.clone(), (orss, theirs.1.clone()));
         }
     }
     if args.full {
@@ -260,12 +280,13 @@ pub fn run(args: Args) -> Result<()> {
         let theirs = v["final_dev"]["accuracy"].as_f64().unwrap_or(f64::NAN);
         for backend in &backends {
             let dir = s.work.join(format!("full-{backend}"));
-            let mut c = ours_cmd(&s, backend);
-            c.arg("train").arg("--model").arg(&s.minilm).args(["--save-strategy", "no", "--overwrite-output-dir", "--output-dir"]).arg(&dir);
+            let mut c = ours_train(&s, backend);
+            c.args(["--save-strategy", "no", "--overwrite-output-dir", "--output-dir"]).arg(&dir);
             run_measured(c, &format!("ours full epoch on {backend}"))?;
             let res: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("all_results.json"))?)?;
             let acc = res["eval_accuracy"].as_f64().unwrap_or(f64::NAN);
-            record("dev accuracy after 1 epoch", backend, vec![acc], vec![theirs], (vec![], vec![]));
+            let grouped = if args.group_by_length { ", group_by_length" } else { "" };
+            record(&format!("dev accuracy after 1 epoch{grouped}"), backend, vec![acc], vec![theirs], (vec![], vec![]));
         }
     }
     write_results(&s, &args, &backends, rows)
@@ -285,7 +306,7 @@ fn write_results(s: &Setup, args: &Args, backends: &[String], rows: Vec<Value>) 
         args.rounds,
         args.train_examples,
         if args.full { " --full" } else { "" }
-    );
+    ) + if args.group_by_length { " --group-by-length" } else { "" };
     let result = json!({
         "unix_time": stamp, "cpu": cpu, "cores": cores, "loadavg_at_end": load.trim(),
         "command": command, "rows": rows,
