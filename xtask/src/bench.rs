@@ -306,7 +306,9 @@ fn write_results(s: &Setup, args: &Args, backends: &[String], rows: Vec<Value>) 
         args.rounds,
         args.train_examples,
         if args.full { " --full" } else { "" }
-    ) + if args.group_by_length { " --group-by-length" } else { "" };
+    ) + if args.group_by_length { " --group-by-length" } else { "" }
+        + if args.skip_train { " --skip-train" } else { "" }
+        + if args.skip_predict { " --skip-predict" } else { "" };
     let result = json!({
         "unix_time": stamp, "cpu": cpu, "cores": cores, "loadavg_at_end": load.trim(),
         "command": command, "rows": rows,
@@ -320,7 +322,9 @@ fn write_results(s: &Setup, args: &Args, backends: &[String], rows: Vec<Value>) 
         load.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
     );
     for r in result["rows"].as_array().into_iter().flatten() {
-        let f = |k: &str| r[k].as_f64().map_or("—".to_string(), |v| if v.is_nan() { "—".into() } else { format!("{v:.2}") });
+        // Accuracies to 4 places (a 0.5-point target), throughputs to 2.
+        let places = if r["work"].as_str().is_some_and(|w| w.starts_with("dev accuracy")) { 4 } else { 2 };
+        let f = |k: &str| r[k].as_f64().map_or("—".to_string(), |v| if v.is_nan() { "—".into() } else { format!("{v:.places$}") });
         let rss = |k: &str| r[k].as_f64().filter(|v| !v.is_nan()).map_or("—".to_string(), |v| format!("{v:.0}"));
         table.push_str(&format!(
             "| {} | {} | {} | {} | {}× | {} / {} |\n",

@@ -34,6 +34,7 @@
 mod args;
 mod best;
 pub mod checkpoint;
+mod adamw;
 mod clip;
 mod metrics;
 mod multilabel_metrics;
