@@ -18,7 +18,7 @@ use crate::Result;
 ///
 /// burn's `linear` on a 3-D input keeps the batched form when `seq` is a multiple of 32
 /// (burn-std's `MatmulTransformPolicy`); under autodiff the weight gradient is then a batched
-/// product `[batch, in, out]` summed over the batch, 2.3x slower for the whole linear on flex
+/// product `[batch, in, out]` summed over the batch, 2.4x slower for the whole linear on flex
 /// (`examples/op_bench.rs`). Flattened, the weight gradient is one GEMM, as in PyTorch.
 pub fn dense(linear: &Linear, x: Tensor<3>) -> Tensor<3> {
     let [b, s, i] = x.dims();
