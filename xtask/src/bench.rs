@@ -23,7 +23,9 @@ use serde_json::{Value, json};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Backends of ours to measure (flex, tch); default flex, plus tch when LIBTORCH is set.
+    /// Backends of ours to measure (flex, tch, wgpu); default flex, plus tch when LIBTORCH is
+    /// set. wgpu is reported, not a target: on a machine without a GPU it is lavapipe, a
+    /// software Vulkan driver (measure it with fewer `--train-examples`).
     #[arg(long = "backend", value_delimiter = ',')]
     backends: Vec<String>,
     /// A B rounds per measurement (medians are reported).
@@ -178,6 +180,11 @@ fn ours_train(s: &Setup, backend: &str) -> Command {
 fn ours_cmd(s: &Setup, backend: &str) -> Command {
     let mut c = Command::new(s.root.join("target/release/bert-cli"));
     c.env("RAYON_NUM_THREADS", "2").env("OMP_NUM_THREADS", "2").env("BERT_BACKEND", backend).env("BURN_DEVICE", backend);
+    if backend == "wgpu" {
+        // lavapipe's worker threads, like the other sides' 2; and no minutes-long kernel
+        // autotuning on a software rasteriser (as `cargo xtask test`).
+        c.env("LP_NUM_THREADS", "2").env("CUBECL_AUTOTUNE_LEVEL", "minimal");
+    }
     if let Ok(path) = crate::test::libtorch_lib_path() {
         c.env("LD_LIBRARY_PATH", path);
     }
@@ -192,11 +199,19 @@ pub fn run(args: Args) -> Result<()> {
             backends.push("tch".into());
         }
     }
+    let mut features = Vec::new();
+    for b in &backends {
+        match b.as_str() {
+            "flex" => {}
+            "tch" | "wgpu" => features.push(b.as_str()),
+            other => bail!("unknown backend `{other}` (flex, tch, wgpu)"),
+        }
+    }
     let s = setup(&args)?;
     let mut build = crate::cargo();
     build.args(["build", "--release", "--locked", "-p", "bert-cli"]);
-    if backends.iter().any(|b| b == "tch") {
-        build.args(["--features", "tch"]);
+    if !features.is_empty() {
+        build.args(["--features", &features.join(",")]);
     }
     // A target dir of its own would rebuild everything: the release binary goes where the
     // README's quick start puts it.

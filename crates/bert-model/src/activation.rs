@@ -21,9 +21,10 @@ pub fn gelu_exact<const D: usize>(x: Tensor<D>) -> Tensor<D> {
         return x.mul(cdf).mul_scalar(0.5);
     }
     #[cfg(feature = "flex")]
-    if let Some(y) = crate::flex_ops::gelu(&x) {
-        return y;
-    }
+    let x = match crate::flex_ops::gelu(x) {
+        Ok(y) => return y,
+        Err(x) => x,
+    };
     gelu(x)
 }
 

@@ -89,7 +89,9 @@ fn mul(a: &FlexTensor, b: &FlexTensor) -> FlexTensor {
 
 /// HF's exact GELU; under autodiff its derivative is computed with the value and kept for the
 /// backward pass (one multiply there).
-pub(crate) fn gelu<const D: usize>(x: &Tensor<D>) -> Option<Tensor<D>> {
+/// `Err(x)` when `x` is not an f32 flex tensor.
+#[allow(clippy::result_large_err)] // the input handed back, once per layer
+pub(crate) fn gelu<const D: usize>(x: Tensor<D>) -> Result<Tensor<D>, Tensor<D>> {
     #[derive(Debug)]
     struct GeluBackward;
     impl Backward<Flex, 1> for GeluBackward {
@@ -103,11 +105,22 @@ pub(crate) fn gelu<const D: usize>(x: &Tensor<D>) -> Option<Tensor<D>> {
         }
     }
 
-    Some(match flexed(x)? {
+    let Some(flexed) = flexed(&x) else { return Err(x) };
+    Ok(match flexed {
+        // At inference the input (the intermediate dense layer's output) is usually the only
+        // handle on its buffer: GELU in place, copying only when it is shared or strided.
         Flexed::Plain(t) => {
-            let mut v = values(&t).into_owned();
-            v.par_chunks_mut(ELEMS_PER_TASK).for_each(gelu_in_place);
-            from_flex(tensor(v, t.layout().shape().clone()))
+            drop(t);
+            let mut t = match x.try_into_primitive::<Flex>() {
+                Ok(t) => t,
+                Err(e) => unreachable!("`flexed` found a flex tensor: {e:?}"),
+            };
+            let n = t.layout().shape().num_elements();
+            if t.layout().contiguous_offsets() != Some((0, n)) || t.bytes().len() != n * 4 {
+                t = t.to_contiguous();
+            }
+            t.storage_mut::<f32>().par_chunks_mut(ELEMS_PER_TASK).for_each(gelu_in_place);
+            from_flex(t)
         }
         Flexed::Tracked(t) => {
             let shape = t.primitive().layout().shape().clone();

@@ -1,7 +1,8 @@
 //! A generic training loop for burn classifiers with HF `Trainer` semantics. It knows nothing
 //! about BERT: a model is reached through [`Classifier`], data through [`Dataset`].
 //!
-//! What is HF's and how it is done here (see README): AdamW is burn's, with HF's epsilon
+//! What is HF's and how it is done here (see README): AdamW is `torch.optim.AdamW`'s update
+//! (`HfAdamW`: in place on flex and libtorch, burn's `AdamW` elsewhere), with HF's epsilon
 //! (1e-8) and a second parameter group without weight decay for biases and norm weights;
 //! gradient clipping is by the *global* norm (burn's clips per tensor); the learning-rate
 //! schedules are HF's `get_*_schedule_with_warmup` formulas.
@@ -36,12 +37,20 @@ mod best;
 pub mod checkpoint;
 mod adamw;
 mod clip;
+#[cfg(feature = "flex")]
+mod clip_flex;
+#[cfg(feature = "tch")]
+mod clip_tch;
+#[cfg(feature = "flex")]
+mod flex_tensor;
 mod metrics;
 mod multilabel_metrics;
 mod optim;
 mod regression_metrics;
 mod sampler;
 mod schedule;
+#[cfg(feature = "tch")]
+mod tch_tensor;
 mod trainer;
 
 pub use args::{EvalStrategy, SaveStrategy, SchedulerType, TrainingArgs};

@@ -1,4 +1,4 @@
-//! HF's AdamW set-up: `torch.optim.AdamW` (`crate::adamw::HfAdamW`, fused on flex) with
+//! HF's AdamW set-up: `torch.optim.AdamW` (`crate::adamw::HfAdamW`, in place on flex and libtorch) with
 //! `eps` 1e-8 (burn's default is 1e-5), decoupled weight decay, and no decay for biases and
 //! LayerNorm weights (HF `Trainer.get_decay_parameter_names`), as a second parameter group.
 
@@ -13,6 +13,6 @@ use crate::adamw::HfAdamW;
 pub const NO_DECAY: [&str; 4] = ["bias", "LayerNorm", "layer_norm", "norm"];
 
 pub fn hf_adamw(args: &TrainingArgs) -> ModuleOptimizer {
-    let adamw = |wd: f64| HfAdamW::new(args.adam_beta1 as f32, args.adam_beta2 as f32, args.adam_epsilon as f32, wd as f32);
+    let adamw = |wd: f64| HfAdamW::new(args.adam_beta1, args.adam_beta2, args.adam_epsilon, wd);
     ModuleOptimizer::from(adamw(args.weight_decay)).with_group(ParamGroup::from_any_predicates(NO_DECAY.to_vec()), adamw(0.0), None)
 }

@@ -1,0 +1,89 @@
+//! The update in the in-place libtorch kernels `torch.optim.adamw._single_tensor_adamw`
+//! calls, one after the other on the parameter and both moments (burn's `AdamW` allocates a
+//! new tensor for each of its ~16 ops).
+//!
+//! torch allocates two temporaries per parameter (`sqrt`, `/`); tch binds `addcmul_` and
+//! `addcdiv_` without their `value`, which costs two more. A fresh buffer the size of the word
+//! embeddings (47 MB) is ~15-50 ms of page faults here, as long as all the in-place passes
+//! together, so none is allocated: the products go to a scratch buffer kept between steps,
+//! and the denominator to the gradient's own buffer, which is dead by then.
+
+#![allow(deprecated)] // burn-tch is deprecated upstream but is our libtorch path
+
+use std::sync::{Arc, Mutex, PoisonError};
+
+use burn::backend::libtorch::TchTensor;
+use burn::optim::{AdamWState, LearningRate};
+use burn::tensor::Tensor;
+
+use super::HfAdamW;
+use crate::tch_tensor::{is_f32, tensor, writable};
+
+/// Plain f32 libtorch tensors (see [`super::applies`]).
+pub(super) fn applies<const D: usize>(p: &Tensor<D>, g: &Tensor<D>, state: Option<&AdamWState<D>>) -> bool {
+    super::applies(is_f32::<D>, p, g, state)
+}
+
+/// A flat buffer as large as the largest parameter seen, on its device.
+#[derive(Clone, Default)]
+pub(super) struct Scratch(Arc<Mutex<Option<tch::Tensor>>>);
+
+impl Scratch {
+    /// `f` on a view of the buffer shaped like `like`.
+    fn with<R>(&self, like: &tch::Tensor, f: impl FnOnce(&tch::Tensor) -> R) -> R {
+        let mut slot = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let n = like.numel() as i64;
+        let buffer = match slot.take() {
+            Some(b) if b.numel() as i64 >= n && b.device() == like.device() && b.kind() == like.kind() => b,
+            _ => tch::Tensor::empty([n], (like.kind(), like.device())),
+        };
+        let out = f(&buffer.narrow(0, 0, n).view(like.size().as_slice()));
+        *slot = Some(buffer);
+        out
+    }
+}
+
+pub(super) fn step<const D: usize>(
+    opt: &HfAdamW,
+    lr: LearningRate,
+    param: Tensor<D>,
+    grad: Tensor<D>,
+    state: Option<AdamWState<D>>,
+) -> (Tensor<D>, Option<AdamWState<D>>) {
+    let (mut p, mut g) = (writable(param), writable(grad));
+    let (time, moments) = super::moments(state);
+    let (mut m, mut v) = match moments {
+        Some((m, v)) => (writable(m), writable(v)),
+        None => {
+            let zeros = || TchTensor::new(p.tensor.zeros_like());
+            (zeros(), zeros())
+        }
+    };
+    let s = opt.scalars(lr, time);
+    // The in-place ops return another handle to the same storage, dropped at once.
+    // param.mul_(1 - lr * weight_decay): a multiply by exactly 1 when there is no decay
+    // (HF's default, and always for biases and LayerNorm weights) changes nothing.
+    if s.decay != 1.0 {
+        let _ = p.tensor.g_mul_scalar_(s.decay);
+    }
+    // exp_avg.lerp_(grad, 1 - beta1)
+    let _ = m.tensor.lerp_(&g.tensor, s.one_minus_beta_1);
+    // exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2): the kernel computes
+    // self + (value·t1)·t2, so t1 = value·grad (value 1) gives the same products.
+    let _ = v.tensor.g_mul_scalar_(s.beta_2);
+    opt.scratch.with(&g.tensor, |scaled| {
+        let _ = g.tensor.mul_scalar_out(scaled, s.one_minus_beta_2);
+        let _ = v.tensor.addcmul_(scaled, &g.tensor);
+    });
+    // denom = (exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(eps), in the gradient's buffer.
+    let denom = &mut g.tensor;
+    let _ = v.tensor.sqrt_out(denom);
+    let _ = denom.g_div_scalar_(s.bias_correction_2_sqrt);
+    let _ = denom.g_add_scalar_(s.epsilon);
+    // param.addcdiv_(exp_avg, denom, value=-step_size): self + (value·t1)/t2, as above.
+    opt.scratch.with(&m.tensor, |scaled| {
+        let _ = m.tensor.mul_scalar_out(scaled, -s.step_size);
+        let _ = p.tensor.addcdiv_(scaled, denom);
+    });
+    (tensor(p), Some(super::state(time, tensor(m), tensor(v))))
+}

@@ -1,0 +1,33 @@
+//! f32 libtorch tensors as `tch::Tensor`s, for the in-place optimizer and clipping passes
+//! (`adamw/tch.rs`, `clip.rs`): burn's tensor ops always allocate their output, where
+//! PyTorch's optimizer and `clip_grad_norm_` update in place.
+
+#![allow(deprecated)] // burn-tch is deprecated upstream but is our libtorch path
+
+use burn::backend::LibTorch;
+use burn::backend::libtorch::TchTensor;
+use burn::tensor::{DType, Tensor};
+
+/// Whether `t` is an f32 libtorch tensor (CPU or CUDA).
+pub(crate) fn is_f32<const D: usize>(t: &Tensor<D>) -> bool {
+    t.dtype() == DType::F32 && t.clone().try_into_primitive::<LibTorch>().is_ok()
+}
+
+/// The primitive of an [`is_f32`] tensor.
+pub(crate) fn primitive<const D: usize>(t: Tensor<D>) -> TchTensor {
+    match t.try_into_primitive::<LibTorch>() {
+        Ok(t) => t,
+        Err(e) => unreachable!("callers check `is_f32` first: {e:?}"),
+    }
+}
+
+/// The primitive of an [`is_f32`] tensor that may be updated in place: its own storage when
+/// no other burn tensor shares it, else a copy.
+pub(crate) fn writable<const D: usize>(t: Tensor<D>) -> TchTensor {
+    let t = primitive(t);
+    if t.can_mut() { t } else { TchTensor::new(t.tensor.copy()) }
+}
+
+pub(crate) fn tensor<const D: usize>(t: TchTensor) -> Tensor<D> {
+    Tensor::from_primitive::<LibTorch>(t)
+}
