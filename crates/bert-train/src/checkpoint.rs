@@ -34,6 +34,13 @@ pub struct TrainerState {
     pub train_batch_size: usize,
     pub gradient_accumulation_steps: usize,
     pub seed: u64,
+    /// How batches are formed: with other values the saved data position would mean other
+    /// examples. (Absent from checkpoints written before these were recorded: false, the
+    /// defaults.)
+    #[serde(default)]
+    pub group_by_length: bool,
+    #[serde(default)]
+    pub dataloader_drop_last: bool,
     pub loss_sum: f64,
     pub loss_since_log: f64,
     pub steps_since_log: usize,
@@ -43,6 +50,23 @@ pub struct TrainerState {
     pub best_model_checkpoint: Option<PathBuf>,
     pub early_stopping_patience_counter: usize,
     pub log_history: Vec<LogEntry>,
+}
+
+impl TrainerState {
+    /// What fixes the order of the micro-batches, in words; two runs with equal descriptions
+    /// visit the same examples at the same positions.
+    pub fn data_order(&self) -> String {
+        format!(
+            "{} examples, batch {}, accumulation {}, seed {}, {} steps, group_by_length {}, dataloader_drop_last {}",
+            self.num_examples,
+            self.train_batch_size,
+            self.gradient_accumulation_steps,
+            self.seed,
+            self.max_steps,
+            self.group_by_length,
+            self.dataloader_drop_last
+        )
+    }
 }
 
 /// `checkpoint-<step>` directories under `dir`, oldest first.

@@ -13,16 +13,21 @@ impl SplitMix64 {
 
     pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        mix64(self.0)
     }
 
     /// Uniform in `0..n` (Lemire's multiply-shift; the bias is below 2^-32 for our sizes).
     pub fn below(&mut self, n: usize) -> usize {
         ((self.next_u64() >> 32) * n as u64 >> 32) as usize
     }
+}
+
+/// SplitMix64's output function: a bijection of u64 whose outputs look independent for
+/// neighbouring inputs.
+pub(crate) fn mix64(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }
 
 /// `0..n` shuffled for `(seed, epoch)`.

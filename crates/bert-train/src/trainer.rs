@@ -136,10 +136,7 @@ pub struct Trainer {
 /// generator is one per backend and process: two trainers running at once in one process
 /// would interleave their draws.)
 fn batch_seed(seed: u64, epoch: usize, batch: usize) -> u64 {
-    let mut z = seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (batch as u64).wrapping_mul(0xD1B5_4A32_D192_ED03);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
+    crate::sampler::mix64(seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (batch as u64).wrapping_mul(0xD1B5_4A32_D192_ED03))
 }
 
 impl Trainer {
@@ -209,6 +206,8 @@ impl Trainer {
             train_batch_size: bs,
             gradient_accumulation_steps: accum,
             seed: a.seed,
+            group_by_length: a.group_by_length,
+            dataloader_drop_last: a.dataloader_drop_last,
             loss_sum: 0.0,
             loss_since_log: 0.0,
             steps_since_log: 0,
@@ -221,17 +220,9 @@ impl Trainer {
         };
         if let Some(dir) = resume {
             let saved = checkpoint::load_state(dir)?;
-            let same = (saved.num_examples, saved.train_batch_size, saved.gradient_accumulation_steps, saved.seed, saved.max_steps)
-                == (st.num_examples, st.train_batch_size, st.gradient_accumulation_steps, st.seed, st.max_steps);
-            if !same {
-                return Err(Error::Resume {
-                    path: dir.to_path_buf(),
-                    msg: format!(
-                        "it was written by a run with {} examples, batch {}, accumulation {}, seed {}, {} steps; this run has {} examples, batch {bs}, accumulation {accum}, seed {}, {total} steps",
-                        saved.num_examples, saved.train_batch_size, saved.gradient_accumulation_steps, saved.seed, saved.max_steps,
-                        train.len(), a.seed
-                    ),
-                });
+            let (was, now) = (saved.data_order(), st.data_order());
+            if was != now {
+                return Err(Error::Resume { path: dir.to_path_buf(), msg: format!("it was written by a run with {was}; this run has {now}") });
             }
             st = saved;
             model = checkpoint::load_model(dir, model)?;

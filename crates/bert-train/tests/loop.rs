@@ -253,6 +253,11 @@ fn bad_checkpoints_and_arguments_are_errors() {
     // Different data: the positions in the checkpoint would mean other examples.
     let e = run(a.clone(), &points(40), None, Some(&ckpt)).unwrap_err();
     assert!(matches!(e, Error::Resume { .. }) && e.to_string().contains("checkpoint-2"), "{e}");
+    // Other batching: the same position would be other examples.
+    let mut grouped = a.clone();
+    grouped.group_by_length = true;
+    let e = run(grouped, &data, None, Some(&ckpt)).unwrap_err();
+    assert!(e.to_string().contains("group_by_length false, dataloader_drop_last false; this run has") && e.to_string().ends_with("group_by_length true, dataloader_drop_last false"), "{e}");
     // A truncated model record names the file.
     let model = ckpt.join(checkpoint::MODEL_FILE);
     let bytes = std::fs::read(&model).unwrap();
