@@ -2,10 +2,10 @@
 //! by `min(1, max_norm / (norm + 1e-6))`. burn's `GradientClipping::Norm` clips each tensor
 //! by its own norm, which is a different update.
 //!
-//! Like torch, flex and libtorch gradients are reduced without a squared copy and scaled in
-//! place (`clip_flex.rs`, `clip_tch.rs`: 22 → 4 ms a step on libtorch, PyTorch's 8); other
-//! backends (wgpu) keep the sum and the factor on the device, so no host round trip decides
-//! whether to scale.
+//! Like torch, flex and libtorch CPU gradients are reduced without a squared copy and scaled
+//! in place (`clip_flex.rs`, `clip_tch.rs`: 22 → 4 ms a step on libtorch, PyTorch's 8); other
+//! devices (wgpu, CUDA) keep the sum and the factor on the device, so no host round trip
+//! decides whether to scale.
 
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::optim::GradientsParams;
@@ -28,7 +28,7 @@ impl ModuleVisitor for SumSquares<'_> {
             return;
         }
         #[cfg(feature = "tch")]
-        if crate::tch_tensor::is_f32(&g) {
+        if crate::clip_tch::applies(&g) {
             self.host += crate::clip_tch::sum_squares(g);
             return;
         }
@@ -61,7 +61,7 @@ impl ModuleVisitor for Scale<'_> {
             #[cfg(feature = "flex")]
             Factor::Host(f) if crate::flex_tensor::is_f32(&g) => crate::clip_flex::scale(g, *f),
             #[cfg(feature = "tch")]
-            Factor::Host(f) if crate::tch_tensor::is_f32(&g) => crate::clip_tch::scale(g, *f),
+            Factor::Host(f) if crate::clip_tch::applies(&g) => crate::clip_tch::scale(g, *f),
             Factor::Host(f) => g.mul_scalar(*f),
             Factor::Device(f) => g * f.clone().reshape([1; D]),
         };
