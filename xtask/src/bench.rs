@@ -192,21 +192,7 @@ fn ours_cmd(s: &Setup, backend: &str) -> Command {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    let mut backends = args.backends.clone();
-    if backends.is_empty() {
-        backends.push("flex".into());
-        if std::env::var_os("LIBTORCH").is_some() {
-            backends.push("tch".into());
-        }
-    }
-    let mut features = Vec::new();
-    for b in &backends {
-        match b.as_str() {
-            "flex" => {}
-            "tch" | "wgpu" => features.push(b.as_str()),
-            other => bail!("unknown backend `{other}` (flex, tch, wgpu)"),
-        }
-    }
+    let (backends, features) = crate::backends(&args.backends)?;
     let s = setup(&args)?;
     let mut build = crate::cargo();
     build.args(["build", "--release", "--locked", "-p", "bert-cli"]);

@@ -75,6 +75,27 @@ pub fn root() -> PathBuf {
     manifest.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."))
 }
 
+/// The backends asked for (default: flex, plus tch when `LIBTORCH` is set) and the ones
+/// among them that need a cargo feature (flex is the default build).
+pub fn backends(asked: &[String]) -> Result<(Vec<String>, Vec<String>)> {
+    let mut backends = asked.to_vec();
+    if backends.is_empty() {
+        backends.push("flex".into());
+        if std::env::var_os("LIBTORCH").is_some() {
+            backends.push("tch".into());
+        }
+    }
+    let mut features = Vec::new();
+    for b in &backends {
+        match b.as_str() {
+            "flex" => {}
+            "tch" | "wgpu" => features.push(b.clone()),
+            other => bail!("unknown backend `{other}` (flex, tch, wgpu)"),
+        }
+    }
+    Ok((backends, features))
+}
+
 pub fn cargo() -> Command {
     let mut c = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
     c.current_dir(root());

@@ -23,21 +23,8 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<()> {
     crate::fetch_assets(&[])?;
-    let mut backends = args.backends.clone();
-    if backends.is_empty() {
-        backends.push("flex".into());
-        if std::env::var_os("LIBTORCH").is_some() {
-            backends.push("tch".into());
-        }
-    }
-    let mut features = Vec::new();
-    for backend in &backends {
-        match backend.as_str() {
-            "flex" => {}
-            "tch" | "wgpu" => features.push(format!("bert-e2e/{backend},bert-cli/{backend}")),
-            other => bail!("unknown backend `{other}` (flex, tch, wgpu)"),
-        }
-    }
+    let (backends, features) = crate::backends(&args.backends)?;
+    let features: Vec<String> = features.iter().map(|f| format!("bert-e2e/{f},bert-cli/{f}")).collect();
     let libtorch_path = if backends.iter().any(|b| b == "tch") {
         Some(libtorch_lib_path()?)
     } else {

@@ -5,12 +5,12 @@
 
 use burn::tensor::Tensor;
 
-use crate::tch_tensor::{is_f32, primitive, tensor, writable};
+use crate::tch_tensor::{is_cpu_f32, primitive, tensor, writable};
 
 /// An f32 libtorch CPU gradient. On CUDA the per-gradient norms read back here would each
 /// wait for the device; there `clip.rs` keeps its device-side path, as torch does.
 pub(crate) fn applies<const D: usize>(g: &Tensor<D>) -> bool {
-    is_f32(g) && primitive(g.clone()).tensor.device() == tch::Device::Cpu
+    is_cpu_f32(g)
 }
 
 /// Σ g², from the gradient's L2 norm (libtorch's reduction, no squared copy).

@@ -13,6 +13,11 @@ pub(crate) fn is_f32<const D: usize>(t: &Tensor<D>) -> bool {
     t.dtype() == DType::F32 && t.clone().try_into_primitive::<LibTorch>().is_ok()
 }
 
+/// Whether `t` is an f32 libtorch tensor on the CPU.
+pub(crate) fn is_cpu_f32<const D: usize>(t: &Tensor<D>) -> bool {
+    t.dtype() == DType::F32 && t.clone().try_into_primitive::<LibTorch>().is_ok_and(|t| t.tensor.device() == tch::Device::Cpu)
+}
+
 /// The primitive of an [`is_f32`] tensor.
 pub(crate) fn primitive<const D: usize>(t: Tensor<D>) -> TchTensor {
     match t.try_into_primitive::<LibTorch>() {
