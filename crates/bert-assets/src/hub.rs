@@ -22,6 +22,7 @@ use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::hub_names::{check_file_name, check_repo_id, check_revision, is_blob_name, is_commit_hash};
 use crate::{Error, Result};
 
 /// How many times one file's download resumes after a broken connection.
@@ -89,10 +90,17 @@ impl Hub {
 
     /// A file already in the cache for `revision` (a branch, tag or commit), if any.
     pub fn cached(&self, repo: &str, revision: &str, file: &str) -> Option<PathBuf> {
+        check_repo_id(repo).ok()?;
+        check_revision(revision).ok()?;
+        check_file_name(file).ok()?;
         let dir = self.repo_dir(repo);
         let commit = std::fs::read_to_string(dir.join("refs").join(revision))
             .map(|c| c.trim().to_string())
             .unwrap_or_else(|_| revision.to_string());
+        // A refs file is only trusted to name a snapshot when it holds a commit hash.
+        if !is_commit_hash(&commit) {
+            return None;
+        }
         let path = dir.join("snapshots").join(commit).join(file);
         path.is_file().then_some(path)
     }
@@ -100,6 +108,8 @@ impl Hub {
     /// `hf_hub_download`: the path of `file` in the snapshot of `revision`, downloading it
     /// when the cache does not hold it. `progress` sees (bytes so far, total if known).
     pub fn download(&self, repo: &str, revision: &str, file: &str, progress: &mut dyn FnMut(u64, Option<u64>)) -> Result<PathBuf> {
+        check_repo_id(repo)?;
+        check_revision(revision)?;
         if self.offline {
             return self.cached(repo, revision, file).ok_or_else(|| Error::Http {
                 url: self.url(repo, revision, file),
@@ -107,10 +117,7 @@ impl Hub {
             });
         }
         let url = self.url(repo, revision, file);
-        // A file name must stay inside the snapshot (huggingface_hub refuses the same).
-        if file.is_empty() || file.starts_with('/') || file.split(['/', '\\']).any(|c| c == ".." || c.is_empty()) {
-            return Err(Error::Http { url, message: format!("`{file}` is not a file name inside the repository") });
-        }
+        check_file_name(file).map_err(|message| Error::Http { url: url.clone(), message })?;
         let meta = self.head(&url)?;
         let dir = self.repo_dir(repo);
         if revision != meta.commit {
@@ -211,13 +218,17 @@ impl Hub {
                 url: url.clone(),
                 message: "no X-Repo-Commit header: is HF_ENDPOINT a hub?".into(),
             })?;
+            // It names the snapshot directory: a 40-hex commit only (huggingface_hub's rule).
+            if !is_commit_hash(&commit) {
+                return Err(Error::Http { url, message: format!("the server sent X-Repo-Commit `{commit}`, not a commit hash") });
+            }
             let etag = header("X-Linked-Etag").or_else(|| header("ETag")).ok_or_else(|| Error::Http {
                 url: url.clone(),
                 message: "no ETag header".into(),
             })?;
             let etag = etag.trim_start_matches("W/").trim_matches('"').to_string();
-            if etag.is_empty() || etag.contains(['/', '\\', '.']) {
-                return Err(Error::Http { url, message: format!("unusable ETag `{etag}`") });
+            if !is_blob_name(&etag) {
+                return Err(Error::Http { url, message: format!("the server sent an unusable ETag `{etag}`") });
             }
             let size = header("X-Linked-Size").or_else(|| header("Content-Length")).and_then(|s| s.parse().ok());
             return Ok(Meta { commit, etag, size });

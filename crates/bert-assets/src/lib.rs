@@ -11,6 +11,7 @@
 //! ```
 
 mod hub;
+mod hub_names;
 mod manifest;
 mod pypi;
 mod store;

@@ -159,3 +159,54 @@ fn download_model_takes_what_the_repository_has() {
     let e = hub(&server, cache.path()).download_model("org/empty", "main", &mut |_, _, _| {}).unwrap_err();
     assert!(e.to_string().contains("no model.safetensors"), "{e}");
 }
+
+/// A hostile mirror cannot make the client write outside the cache: an `X-Repo-Commit` or
+/// etag that would name a path elsewhere is refused, and nothing is created outside.
+#[test]
+fn a_hostile_mirror_cannot_write_outside_the_cache() {
+    let root = tempfile::tempdir().unwrap();
+    // Deep enough that `snapshots/../../../../escaped` lands inside `root`.
+    let cache = root.path().join("x/cache");
+    let server = Server::start(&[("org/model/config.json", b"{}".to_vec()), ("org/model/model.safetensors", weights())]);
+    let hub = hub(&server, &cache);
+    for (commit, etag) in [
+        (Some("../../../../escaped"), None),
+        (Some("0123456789abcdef0123456789abcdef0123456/../../../escaped"), None),
+        (Some("main"), None),
+        (None, Some("../../../escaped")),
+        (None, Some("..")),
+    ] {
+        *server.hostile.lock().unwrap() = hub_server::Hostile { commit: commit.map(String::from), etag: etag.map(String::from) };
+        for file in ["config.json", "model.safetensors"] {
+            let err = hub.download("org/model", "main", file, &mut |_, _| {}).unwrap_err().to_string();
+            assert!(err.contains("X-Repo-Commit") || err.contains("ETag"), "{commit:?} {etag:?}: {err}");
+        }
+    }
+    let written = walk(root.path());
+    assert!(written.iter().all(|p| p.starts_with(&cache) || p == &root.path().join("x")), "outside the cache: {written:?}");
+    assert!(!written.iter().any(|p| p.to_string_lossy().contains("escaped")), "{written:?}");
+
+    // Names from the user are checked before any request.
+    let before = server.log().len();
+    for (repo, rev) in [("../../x", "main"), ("org/model", "../../../x"), ("org/model", "/abs"), ("a/b/c", "main")] {
+        assert!(hub.download(repo, rev, "config.json", &mut |_, _| {}).is_err(), "{repo} @ {rev}");
+        assert_eq!(hub.cached(repo, rev, "config.json"), None);
+    }
+    assert_eq!(server.log().len(), before, "a request was sent for an invalid name");
+
+    // The same mirror, honest again, works.
+    *server.hostile.lock().unwrap() = hub_server::Hostile::default();
+    hub.download("org/model", "main", "config.json", &mut |_, _| {}).unwrap();
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() && !p.is_symlink() {
+            out.extend(walk(&p));
+        }
+        out.push(p);
+    }
+    out
+}

@@ -27,6 +27,15 @@ pub struct Server {
     state: Arc<Mutex<State>>,
     pub drop_next_body: Arc<AtomicBool>,
     pub corrupt: Arc<AtomicBool>,
+    /// A hostile mirror: `X-Repo-Commit` and etag values to send instead of the real ones.
+    pub hostile: Arc<Mutex<Hostile>>,
+}
+
+/// Header values a hostile mirror sends in place of the real ones.
+#[derive(Debug, Default, Clone)]
+pub struct Hostile {
+    pub commit: Option<String>,
+    pub etag: Option<String>,
 }
 
 pub fn sha256(b: &[u8]) -> String {
@@ -46,12 +55,14 @@ impl Server {
             files: files.iter().map(|(k, v)| (k.to_string(), v.clone())).collect(),
             log: Vec::new(),
         }));
-        let server = Server { port, state, drop_next_body: Arc::default(), corrupt: Arc::default() };
-        let (state, drop_next, corrupt) = (server.state.clone(), server.drop_next_body.clone(), server.corrupt.clone());
+        let server = Server { port, state, drop_next_body: Arc::default(), corrupt: Arc::default(), hostile: Arc::default() };
+        let (state, drop_next, corrupt, hostile) =
+            (server.state.clone(), server.drop_next_body.clone(), server.corrupt.clone(), server.hostile.clone());
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
                 let (state, drop_next, corrupt) = (state.clone(), drop_next.clone(), corrupt.clone());
-                std::thread::spawn(move || serve(stream, port, &state, &drop_next, &corrupt));
+                let hostile = hostile.lock().unwrap().clone();
+                std::thread::spawn(move || serve(stream, port, &state, &drop_next, &corrupt, &hostile));
             }
         });
         server
@@ -71,7 +82,8 @@ impl Server {
     }
 }
 
-fn serve(mut stream: TcpStream, port: u16, state: &Mutex<State>, drop_next: &AtomicBool, corrupt: &AtomicBool) {
+fn serve(mut stream: TcpStream, port: u16, state: &Mutex<State>, drop_next: &AtomicBool, corrupt: &AtomicBool, hostile: &Hostile) {
+    let commit = hostile.commit.clone().unwrap_or_else(|| COMMIT.into());
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     let mut line = String::new();
     if reader.read_line(&mut line).is_err() {
@@ -148,8 +160,8 @@ fn serve(mut stream: TcpStream, port: u16, state: &Mutex<State>, drop_next: &Ato
             "302 Found",
             &[
                 ("Location", format!("http://127.0.0.1:{port}/cdn/{key}")),
-                ("X-Repo-Commit", COMMIT.into()),
-                ("X-Linked-Etag", format!("\"{}\"", sha256(&body))),
+                ("X-Repo-Commit", commit),
+                ("X-Linked-Etag", format!("\"{}\"", hostile.etag.clone().unwrap_or_else(|| sha256(&body)))),
                 ("X-Linked-Size", body.len().to_string()),
                 ("Content-Length", "0".into()),
             ],
@@ -157,10 +169,10 @@ fn serve(mut stream: TcpStream, port: u16, state: &Mutex<State>, drop_next: &Ato
         );
     } else {
         // A git blob id-like etag (not a sha256): size is checked, not the hash.
-        let etag = &sha256(&body)[..40];
+        let etag = hostile.etag.clone().unwrap_or_else(|| sha256(&body)[..40].to_string());
         respond(
             "200 OK",
-            &[("X-Repo-Commit", COMMIT.into()), ("ETag", format!("\"{etag}\"")), ("Content-Length", body.len().to_string())],
+            &[("X-Repo-Commit", commit), ("ETag", format!("\"{etag}\"")), ("Content-Length", body.len().to_string())],
             &body,
         );
     }
