@@ -1,11 +1,11 @@
 //! The real all-MiniLM-L6-v2 against PyTorch + transformers
 //! (`fixtures/minilm/parity_reference.json`, written by `../shared/reference/parity_ref.py`):
 //! CLS hidden state, pooled output and logits with the reference classifier head, one
-//! example at a time and as one right-padded batch, within 1e-4.
+//! example at a time and as one right-padded batch (run padding-free and padded), within 1e-4.
 
 use bert_e2e::{assert_close, device, fixtures, minilm_dir, values};
 use bert_model::checkpoint::Checkpoint;
-use bert_model::{BertConfig, BertForSequenceClassification, BertInput};
+use bert_model::{BertConfig, BertForSequenceClassification, BertInput, Execution};
 use burn::module::Param;
 use burn::tensor::Device;
 use serde_json::Value;
@@ -65,6 +65,15 @@ fn each_example_matches_pytorch() {
 
 #[test]
 fn padded_batch_matches_pytorch_and_single_rows() {
+    batch_matches_pytorch(Execution::PaddingFree);
+}
+
+#[test]
+fn padded_batch_run_padded_matches_pytorch_and_single_rows() {
+    batch_matches_pytorch(Execution::Padded);
+}
+
+fn batch_matches_pytorch(execution: Execution) {
     let device = device();
     let model = model(&device);
     let r = reference();
@@ -80,7 +89,8 @@ fn padded_batch_matches_pytorch_and_single_rows() {
             types[i * l + j] = t;
         }
     }
-    let input = BertInput::from_ids(b, l, ids, mask, types, &device).unwrap();
+    assert!(mask.contains(&0), "the reference batch must hold padding");
+    let input = BertInput::from_ids(b, l, ids, mask, types, &device).unwrap().with_execution(execution);
     let out = model.bert.forward(input.clone());
     let h = 384;
     let lhs = values(out.last_hidden_state);

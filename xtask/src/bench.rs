@@ -7,12 +7,17 @@
 //! - predict: the 981 dev sentences in file order at batch 32 and 64, tokenization and
 //!   forward passes timed, model loading not (ours: `bert-cli predict`'s own timing;
 //!   theirs: `infer_bench.py`'s end-to-end figure);
+//!   ONNX Runtime (`ort_bench.py`, CPU, all graph optimisations) is a second anchor there;
 //! - train: the first N training examples (2,048 by default), 1 epoch, batch 32, lr 5e-5,
-//!   examples/s of the training loop (ours: `train_results.json`; theirs: `finetune_hf.py`);
-//!   `--full` adds the full epoch with its dev accuracy; `--group-by-length` trains with
-//!   length-grouped batches on both sides (ours `--group-by-length`, theirs HF's
-//!   `group_by_length=True` through `scripts/with_group_by_length.py`);
+//!   examples/s of the training loop (ours: `train_results.json`; theirs: `finetune_hf.py`),
+//!   twice: with HF's default shuffled batches, and length-grouped on both sides (ours
+//!   `--group-by-length`, theirs HF's `group_by_length=True` through
+//!   `scripts/with_group_by_length.py`); `--full` adds the full epoch with its dev accuracy;
 //! - peak RSS of each process (GNU time's `%M`).
+//!
+//! Every result names the CPU and the SIMD level its GEMMs ran at (flex's `gemm` kernels are
+//! chosen at run time: AVX-512 where the CPU has it, else AVX2+FMA), and BENCHMARKS.md keeps
+//! the latest table of each machine kind.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -37,9 +42,18 @@ pub struct Args {
     /// Also fine-tune one full epoch on each side and report dev accuracy.
     #[arg(long)]
     full: bool,
-    /// Train with length-grouped batches on both sides (HF `group_by_length`).
-    #[arg(long)]
+    /// Train with length-grouped batches only (HF `group_by_length`); default: both samplers.
+    #[arg(long, conflicts_with = "shuffled_only")]
     group_by_length: bool,
+    /// Train with HF's default shuffled batches only.
+    #[arg(long)]
+    shuffled_only: bool,
+    /// Run ours in HF's padded layout (`--padded`), to compare with padding-free execution.
+    #[arg(long)]
+    padded: bool,
+    /// Leave out the ONNX Runtime prediction anchor.
+    #[arg(long)]
+    skip_ort: bool,
     #[arg(long)]
     skip_train: bool,
     #[arg(long)]
@@ -51,12 +65,12 @@ pub struct Args {
 }
 
 /// One process run: its stdout+stderr, wall seconds, and peak RSS in MiB.
-struct Run {
-    output: String,
-    peak_rss_mib: Option<f64>,
+pub(crate) struct Run {
+    pub output: String,
+    pub peak_rss_mib: Option<f64>,
 }
 
-fn run_measured(mut cmd: Command, label: &str) -> Result<Run> {
+pub(crate) fn run_measured(mut cmd: Command, label: &str) -> Result<Run> {
     let rss_file = std::env::temp_dir().join(format!("bert-bench-rss-{}", std::process::id()));
     let time = Path::new("/usr/bin/time");
     let mut full = if time.is_file() {
@@ -86,7 +100,7 @@ fn run_measured(mut cmd: Command, label: &str) -> Result<Run> {
     Ok(Run { output, peak_rss_mib })
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
+pub(crate) fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     match v.len() {
         0 => f64::NAN,
@@ -96,64 +110,85 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 /// A number following `key` in a line of output, e.g. "(61.2 examples/s" → 61.2.
-fn number_before(text: &str, suffix: &str) -> Option<f64> {
+pub(crate) fn number_before(text: &str, suffix: &str) -> Option<f64> {
     text.lines().rev().find_map(|l| {
         let head = &l[..l.find(suffix)?];
         head.rsplit(|c: char| c == '(' || c.is_whitespace()).find(|s| !s.is_empty())?.parse().ok()
     })
 }
 
-struct Setup {
-    root: PathBuf,
-    python: PathBuf,
-    harness: PathBuf,
-    minilm: PathBuf,
-    tsv: PathBuf,
-    dev_jsonl: PathBuf,
-    work: PathBuf,
-    group_by_length: bool,
+/// The bench's inputs, prepared once: the reference harness, the model, both sides' data.
+pub(crate) struct Setup {
+    pub root: PathBuf,
+    pub python: PathBuf,
+    pub harness: PathBuf,
+    pub minilm: PathBuf,
+    pub tsv: PathBuf,
+    pub dev_jsonl: PathBuf,
+    pub work: PathBuf,
+    pub padded: bool,
 }
 
 fn setup(args: &Args) -> Result<Setup> {
-    let root = crate::root();
-    let harness = root.join("../shared/reference");
-    if !harness.join("infer_bench.py").is_file() {
-        bail!("the PyTorch reference harness is not at {}", harness.display());
-    }
-    let store = bert_assets::Store::from_env();
-    let minilm = store.fetch("all-minilm-l6-v2")?;
-    let rt = store.fetch("rotten-tomatoes")?;
     let python = match &args.python {
         Some(p) => p.clone(),
         None => crate::fixtures::ref_python()?,
     };
-    let work = store.root().join("bench");
-    std::fs::create_dir_all(&work)?;
-    // The reference's data: its own split script over the same pinned file.
-    let tsv = work.join("rt_snippets.tsv");
-    if !tsv.is_file() {
+    Ok(Setup { padded: args.padded, ..Setup::new(&crate::root(), &python)? })
+}
+
+impl Setup {
+    pub fn new(root: &Path, python: &Path) -> Result<Setup> {
+        let (root, python) = (root.to_path_buf(), python.to_path_buf());
+        let harness = root.join("../shared/reference");
+        if !harness.join("infer_bench.py").is_file() {
+            bail!("the PyTorch reference harness is not at {}", harness.display());
+        }
+        let store = bert_assets::Store::from_env();
+        let minilm = store.fetch("all-minilm-l6-v2")?;
+        let rt = store.fetch("rotten-tomatoes")?;
+        let work = store.root().join("bench");
+        std::fs::create_dir_all(&work)?;
+        // The reference's data: its own split script over the same pinned file.
+        let tsv = work.join("rt_snippets.tsv");
+        if !tsv.is_file() {
+            crate::status({
+                let mut c = Command::new(&python);
+                c.arg(harness.join("rt_split.py")).arg(rt.join("rotten_tomatoes_corpus_full.csv.bz2")).arg(&tsv);
+                c
+            })?;
+        }
+        // Ours: the same dev sentences, in file order (bert-data applies the same rule; its
+        // split is checksum-tested against the reference's).
+        let dev_jsonl = work.join("dev.jsonl");
+        let splits = bert_data::rotten_tomatoes::load()?;
+        let mut body = String::new();
+        for s in &splits.validation {
+            body.push_str(&json!({ "text": s.text }).to_string());
+            body.push('\n');
+        }
+        std::fs::write(&dev_jsonl, body)?;
+        Ok(Setup { root, python, harness, minilm, tsv, dev_jsonl, work, padded: false })
+    }
+}
+
+/// ONNX Runtime in the reference Python, installed from `scripts/requirements-ort.txt` (its
+/// pins) when missing.
+fn ort_ready(s: &Setup) -> Result<bool> {
+    let has = |s: &Setup| Command::new(&s.python).args(["-c", "import onnxruntime, onnx"]).output().is_ok_and(|o| o.status.success());
+    if !has(s) {
         crate::status({
-            let mut c = Command::new(&python);
-            c.arg(harness.join("rt_split.py")).arg(rt.join("rotten_tomatoes_corpus_full.csv.bz2")).arg(&tsv);
+            let mut c = Command::new(&s.python);
+            c.args(["-m", "pip", "install", "-q", "--disable-pip-version-check", "-r"]).arg(s.root.join("scripts/requirements-ort.txt"));
             c
         })?;
     }
-    // Ours: the same dev sentences, in file order (bert-data applies the same rule; its
-    // split is checksum-tested against the reference's).
-    let dev_jsonl = work.join("dev.jsonl");
-    let splits = bert_data::rotten_tomatoes::load()?;
-    let mut body = String::new();
-    for s in &splits.validation {
-        body.push_str(&json!({ "text": s.text }).to_string());
-        body.push('\n');
-    }
-    std::fs::write(&dev_jsonl, body)?;
-    Ok(Setup { root, python, harness, minilm, tsv, dev_jsonl, work, group_by_length: args.group_by_length })
+    Ok(has(s))
 }
 
-fn python_cmd(s: &Setup, script: &str) -> Command {
+fn python_cmd(s: &Setup, script: &str, group_by_length: bool) -> Command {
     let mut c = Command::new(&s.python);
-    if s.group_by_length && script == "finetune_hf.py" {
+    if group_by_length && script == "finetune_hf.py" {
         c.arg(s.root.join("scripts/with_group_by_length.py"));
     }
     c.arg(s.harness.join(script))
@@ -168,10 +203,13 @@ fn python_cmd(s: &Setup, script: &str) -> Command {
 }
 
 /// Our `bert-cli train` with the bench's options.
-fn ours_train(s: &Setup, backend: &str) -> Command {
+fn ours_train(s: &Setup, backend: &str, group_by_length: bool) -> Command {
     let mut c = ours_cmd(s, backend);
     c.arg("train").arg("--model").arg(&s.minilm);
-    if s.group_by_length {
+    if s.padded {
+        c.arg("--padded");
+    }
+    if group_by_length {
         c.arg("--group-by-length");
     }
     c
@@ -193,6 +231,7 @@ fn ours_cmd(s: &Setup, backend: &str) -> Command {
 
 pub fn run(args: Args) -> Result<()> {
     let (backends, features) = crate::backends(&args.backends)?;
+    eprintln!("CPU: {}, GEMM SIMD level: {}", cpu_model(), simd_level());
     let s = setup(&args)?;
     let mut build = crate::cargo();
     build.args(["build", "--release", "--locked", "-p", "bert-cli"]);
@@ -204,6 +243,7 @@ pub fn run(args: Args) -> Result<()> {
     build.env_remove("CARGO_TARGET_DIR").env("CARGO_TARGET_DIR", s.root.join("target"));
     crate::status(build)?;
 
+    let with_ort = !args.skip_ort && !args.skip_predict && ort_ready(&s)?;
     let mut rows: Vec<Value> = Vec::new();
     let mut record = |work: &str, backend: &str, ours: Vec<f64>, theirs: Vec<f64>, rss: (Vec<f64>, Vec<f64>)| {
         let (o, t) = (median(ours.clone()), median(theirs.clone()));
@@ -220,10 +260,20 @@ pub fn run(args: Args) -> Result<()> {
         for bs in [32usize, 64] {
             // PyTorch once per round (backend-independent), ours per backend, alternating.
             let mut theirs = (Vec::new(), Vec::new());
+            let mut ort = (Vec::new(), Vec::new());
             let mut ours: Vec<(Vec<f64>, Vec<f64>)> = backends.iter().map(|_| (Vec::new(), Vec::new())).collect();
             for round in 0..args.rounds {
+                if with_ort {
+                    let out = s.work.join("ort.json");
+                    let mut c = python_cmd(&s, "ort_bench.py", false);
+                    c.args(["--repeats", "1", "--batch-sizes", &bs.to_string()]).arg("--out").arg(&out);
+                    let r = run_measured(c, &format!("ONNX Runtime predict batch {bs} (round {})", round + 1))?;
+                    let v: Value = serde_json::from_str(&std::fs::read_to_string(&out)?)?;
+                    ort.0.push(v["dev"][bs.to_string()]["ort_end_to_end_ex_per_s_median"].as_f64().unwrap_or(f64::NAN));
+                    ort.1.push(r.peak_rss_mib.unwrap_or(f64::NAN));
+                }
                 let out = s.work.join("infer.json");
-                let mut c = python_cmd(&s, "infer_bench.py");
+                let mut c = python_cmd(&s, "infer_bench.py", false);
                 c.args(["--skip-micro", "--repeats", "1", "--batch-sizes", &bs.to_string()]).arg("--out").arg(&out);
                 let r = run_measured(c, &format!("PyTorch predict batch {bs} (round {})", round + 1))?;
                 let v: Value = serde_json::from_str(&std::fs::read_to_string(&out)?)?;
@@ -232,6 +282,9 @@ pub fn run(args: Args) -> Result<()> {
                 for (k, backend) in backends.iter().enumerate() {
                     let mut c = ours_cmd(&s, backend);
                     c.arg("predict").arg("--model").arg(&s.minilm).arg("--input").arg(&s.dev_jsonl);
+                    if s.padded {
+                        c.arg("--padded");
+                    }
                     c.arg("--output").arg(s.work.join("preds.jsonl")).args(["--batch-size", &bs.to_string(), "--max-length", "128"]);
                     let r = run_measured(c, &format!("ours predict batch {bs} on {backend} (round {})", round + 1))?;
                     ours[k].0.push(number_before(&r.output, " examples/s").unwrap_or(f64::NAN));
@@ -242,46 +295,57 @@ pub fn run(args: Args) -> Result<()> {
                 let (o, orss) = ours[k].clone();
                 record(&format!("predict batch {bs} (examples/s)"), backend, o, theirs.0.clone(), (orss, theirs.1.clone()));
             }
+            if !ort.0.is_empty() {
+                // The anchor against PyTorch, in the same table's columns.
+                record(&format!("predict batch {bs} (examples/s)"), "ONNX Runtime", ort.0, theirs.0.clone(), (ort.1, theirs.1.clone()));
+            }
         }
     }
     if !args.skip_train {
-        let n = args.train_examples.to_string();
-        let mut theirs = (Vec::new(), Vec::new());
-        let mut ours: Vec<(Vec<f64>, Vec<f64>)> = backends.iter().map(|_| (Vec::new(), Vec::new())).collect();
-        for round in 0..args.rounds {
-            let out = s.work.join("finetune.json");
-            let mut c = python_cmd(&s, "finetune_hf.py");
-            c.args(["--train-limit", &n, "--eval-limit", "64", "--epochs", "1", "--lr", "5e-5", "--batch-size", "32"]).arg("--out").arg(&out);
-            let r = run_measured(c, &format!("PyTorch train {n} examples (round {})", round + 1))?;
-            let v: Value = serde_json::from_str(&std::fs::read_to_string(&out)?)?;
-            theirs.0.push(v["timing"]["train_examples_per_s"].as_f64().unwrap_or(f64::NAN));
-            theirs.1.push(r.peak_rss_mib.unwrap_or(f64::NAN));
-            for (k, backend) in backends.iter().enumerate() {
-                let dir = s.work.join(format!("train-{backend}"));
-                let mut c = ours_train(&s, backend);
-                c.args(["--train-limit", &n, "--eval-limit", "64", "--save-strategy", "no", "--overwrite-output-dir", "--output-dir"]).arg(&dir);
-                let r = run_measured(c, &format!("ours train {n} examples on {backend} (round {})", round + 1))?;
-                let res: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("train_results.json"))?)?;
-                ours[k].0.push(res["train_samples_per_second"].as_f64().unwrap_or(f64::NAN));
-                ours[k].1.push(r.peak_rss_mib.unwrap_or(f64::NAN));
+        let samplers: &[bool] = match (args.group_by_length, args.shuffled_only) {
+            (true, _) => &[true],
+            (_, true) => &[false],
+            _ => &[false, true],
+        };
+        for &grouped in samplers {
+            let n = args.train_examples.to_string();
+            let mut theirs = (Vec::new(), Vec::new());
+            let mut ours: Vec<(Vec<f64>, Vec<f64>)> = backends.iter().map(|_| (Vec::new(), Vec::new())).collect();
+            for round in 0..args.rounds {
+                let out = s.work.join("finetune.json");
+                let mut c = python_cmd(&s, "finetune_hf.py", grouped);
+                c.args(["--train-limit", &n, "--eval-limit", "64", "--epochs", "1", "--lr", "5e-5", "--batch-size", "32"]).arg("--out").arg(&out);
+                let r = run_measured(c, &format!("PyTorch train {n} examples (round {})", round + 1))?;
+                let v: Value = serde_json::from_str(&std::fs::read_to_string(&out)?)?;
+                theirs.0.push(v["timing"]["train_examples_per_s"].as_f64().unwrap_or(f64::NAN));
+                theirs.1.push(r.peak_rss_mib.unwrap_or(f64::NAN));
+                for (k, backend) in backends.iter().enumerate() {
+                    let dir = s.work.join(format!("train-{backend}"));
+                    let mut c = ours_train(&s, backend, grouped);
+                    c.args(["--train-limit", &n, "--eval-limit", "64", "--save-strategy", "no", "--overwrite-output-dir", "--output-dir"]).arg(&dir);
+                    let r = run_measured(c, &format!("ours train {n} examples on {backend} (round {})", round + 1))?;
+                    let res: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("train_results.json"))?)?;
+                    ours[k].0.push(res["train_samples_per_second"].as_f64().unwrap_or(f64::NAN));
+                    ours[k].1.push(r.peak_rss_mib.unwrap_or(f64::NAN));
+                }
             }
-        }
-        let grouped = if args.group_by_length { ", group_by_length" } else { "" };
-        for (k, backend) in backends.iter().enumerate() {
-            let (o, orss) = ours[k].clone();
-            record(&format!("train {n} examples{grouped} (examples/s)"), backend, o, theirs.0.clone(), (orss, theirs.1.clone()));
+            let sampler = if grouped { "group_by_length" } else { "shuffled" };
+            for (k, backend) in backends.iter().enumerate() {
+                let (o, orss) = ours[k].clone();
+                record(&format!("train {n} examples, {sampler} (examples/s)"), backend, o, theirs.0.clone(), (orss, theirs.1.clone()));
+            }
         }
     }
     if args.full {
         let out = s.work.join("finetune-full.json");
-        let mut c = python_cmd(&s, "finetune_hf.py");
+        let mut c = python_cmd(&s, "finetune_hf.py", args.group_by_length);
         c.args(["--epochs", "1", "--lr", "5e-5", "--batch-size", "32"]).arg("--out").arg(&out);
         run_measured(c, "PyTorch full epoch")?;
         let v: Value = serde_json::from_str(&std::fs::read_to_string(&out)?)?;
         let theirs = v["final_dev"]["accuracy"].as_f64().unwrap_or(f64::NAN);
         for backend in &backends {
             let dir = s.work.join(format!("full-{backend}"));
-            let mut c = ours_train(&s, backend);
+            let mut c = ours_train(&s, backend, args.group_by_length);
             c.args(["--save-strategy", "no", "--overwrite-output-dir", "--output-dir"]).arg(&dir);
             run_measured(c, &format!("ours full epoch on {backend}"))?;
             let res: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("all_results.json"))?)?;
@@ -293,11 +357,40 @@ pub fn run(args: Args) -> Result<()> {
     write_results(&s, &args, &backends, rows)
 }
 
-fn write_results(s: &Setup, args: &Args, backends: &[String], rows: Vec<Value>) -> Result<()> {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+/// `model name` of /proc/cpuinfo.
+pub fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|c| c.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+/// The SIMD level flex's GEMMs run at here: the `gemm` crate picks its kernels at run time,
+/// and our build has its AVX-512 ones (burn's `x86-v4`).
+pub fn simd_level() -> &'static str {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            "AVX-512"
+        } else if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+            "AVX2+FMA"
+        } else {
+            "SSE2"
+        }
+    }
+    #[cfg(target_arch = "aarch64")]
+    {
+        "NEON"
+    }
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+    {
+        "scalar"
+    }
+}
+
+fn write_results(s: &Setup, args: &Args, backends: &[String], rows: Vec<Value>) -> Result<()> {
+    let cpu = cpu_model();
+    let simd = simd_level();
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
     let stamp = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
@@ -308,10 +401,13 @@ fn write_results(s: &Setup, args: &Args, backends: &[String], rows: Vec<Value>) 
         args.train_examples,
         if args.full { " --full" } else { "" }
     ) + if args.group_by_length { " --group-by-length" } else { "" }
+        + if args.shuffled_only { " --shuffled-only" } else { "" }
+        + if args.skip_ort { " --skip-ort" } else { "" }
+        + if args.padded { " --padded" } else { "" }
         + if args.skip_train { " --skip-train" } else { "" }
         + if args.skip_predict { " --skip-predict" } else { "" };
     let result = json!({
-        "unix_time": stamp, "cpu": cpu, "cores": cores, "loadavg_at_end": load.trim(),
+        "unix_time": stamp, "cpu": cpu, "simd": simd, "cores": cores, "loadavg_at_end": load.trim(),
         "command": command, "rows": rows,
     });
     let dir = s.root.join("bench-results");
@@ -319,7 +415,7 @@ fn write_results(s: &Setup, args: &Args, backends: &[String], rows: Vec<Value>) 
     let path = dir.join(format!("{stamp}.json"));
     std::fs::write(&path, serde_json::to_vec_pretty(&result)?)?;
     let mut table = format!(
-        "Machine: {cpu}, {cores} cores; load average at the end: {}. Command: `{command}`; raw results: `bench-results/{stamp}.json`.\n\n| work | backend | ours | PyTorch | ratio | peak RSS ours / PyTorch (MiB) |\n|---|---|---|---|---|---|\n",
+        "Machine: {cpu}, {cores} cores, GEMM SIMD level {simd}; load average at the end: {}. Command: `{command}`; raw results: `bench-results/{stamp}.json`.\n\n| work | backend | ours | PyTorch | ratio | peak RSS ours / PyTorch (MiB) |\n|---|---|---|---|---|---|\n",
         load.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
     );
     for r in result["rows"].as_array().into_iter().flatten() {
@@ -338,13 +434,22 @@ fn write_results(s: &Setup, args: &Args, backends: &[String], rows: Vec<Value>) 
             rss("pytorch_peak_rss_mib")
         ));
     }
+    // One table per machine kind, replaced by the next run on the same kind.
     let md = s.root.join("BENCHMARKS.md");
-    let (start, end) = ("<!-- bench:start -->", "<!-- bench:end -->");
-    let text = std::fs::read_to_string(&md).unwrap_or_else(|_| format!("# Benchmarks\n\n{start}\n{end}\n"));
-    let (Some(a), Some(b)) = (text.find(start), text.find(end)) else {
-        bail!("{}: no {start} … {end} markers", md.display());
+    let key = format!("{cpu}, {simd}");
+    let (start, end) = (format!("<!-- bench:{key}:start -->"), format!("<!-- bench:{key}:end -->"));
+    let text = std::fs::read_to_string(&md).unwrap_or_else(|_| "# Benchmarks\n\n<!-- bench:machines -->\n".into());
+    let new = match (text.find(&start), text.find(&end)) {
+        (Some(a), Some(b)) if a < b => format!("{}{start}\n{table}{}", &text[..a], &text[b..]),
+        _ => {
+            let anchor = "<!-- bench:machines -->";
+            let Some(at) = text.find(anchor) else {
+                bail!("{}: no {anchor} marker (where each machine kind's table goes)", md.display());
+            };
+            let at = at + anchor.len();
+            format!("{}\n\n### {key}\n\n{start}\n{table}{end}{}", &text[..at], &text[at..])
+        }
     };
-    let new = format!("{}{start}\n{table}{}", &text[..a], &text[b..]);
     std::fs::write(&md, new)?;
     println!("{}\n{}", path.display(), table);
     Ok(())

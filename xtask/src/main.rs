@@ -4,6 +4,7 @@
 mod bench;
 mod download;
 mod fixtures;
+mod gpu_check;
 mod test;
 
 use std::path::{Path, PathBuf};
@@ -33,6 +34,9 @@ enum Cmd {
     Fixtures(fixtures::Args),
     /// Fetch assets, then run the whole test suite on each backend asked for.
     Test(test::Args),
+    /// On a machine with an NVIDIA GPU: CUDA libtorch, tch and wgpu builds, the parity suites
+    /// on tch-cuda:0 and wgpu, the bench against PyTorch CUDA. Elsewhere: says no GPU.
+    GpuCheck(gpu_check::Args),
 }
 
 fn main() {
@@ -49,6 +53,7 @@ fn run() -> Result<()> {
         Cmd::DownloadWeights(args) => download::run(args),
         Cmd::Fixtures(args) => fixtures::run(args),
         Cmd::Test(args) => test::run(args),
+        Cmd::GpuCheck(args) => gpu_check::run(args),
     }
 }
 

@@ -32,6 +32,17 @@ pub struct BackendArgs {
     /// Default: the first compiled in (flex in a default build).
     #[arg(long, env = "BERT_BACKEND")]
     pub backend: Option<String>,
+    /// Compute the padding tokens too, as HF does (for comparison): by default the encoder
+    /// runs padding-free, only real tokens through its dense layers, with the same results.
+    #[arg(long)]
+    pub padded: bool,
+}
+
+impl BackendArgs {
+    /// The layout the encoder runs batches in.
+    pub fn execution(&self) -> bert_model::Execution {
+        if self.padded { bert_model::Execution::Padded } else { bert_model::Execution::PaddingFree }
+    }
 }
 
 #[derive(Debug, Args)]

@@ -42,7 +42,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
         ..TrainingArgs::default()
     };
     let trainer = Trainer::new(targs, device, map.num_labels())?;
-    let (m, loss) = trainer.evaluate(&BertTask { model, tokenizer_dir: None }, &TextSet(data));
+    let (m, loss) = trainer.evaluate(&BertTask { model, tokenizer_dir: None, execution: args.backend.execution() }, &TextSet(data));
     let mut results = eval_json(&m, Some(loss), &map.names);
     results["eval_samples"] = json!(n);
     eprintln!("{n} examples: {}, loss {loss:.4}", summary(&m, &map.names));

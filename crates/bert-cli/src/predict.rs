@@ -41,7 +41,7 @@ pub fn run(args: PredictArgs) -> Result<()> {
     let n = config.num_labels();
     for chunk in order.chunks(args.batch_size) {
         let b = data.batch(chunk, &device);
-        let input = BertInput { input_ids: b.input_ids, attention_mask: b.attention_mask, token_type_ids: b.token_type_ids };
+        let input = BertInput::new(b.input_ids, b.attention_mask, b.token_type_ids).with_execution(args.backend.execution());
         let out = model
             .forward(input)
             .into_data()

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use bert_model::{BertForSequenceClassification, BertInput, Labels};
+use bert_model::{BertForSequenceClassification, BertInput, Execution, Labels};
 use bert_data::BatchTargets;
 use bert_train::{Classifier, Dataset, StepOutput, Target};
 use burn::module::Module;
@@ -16,6 +16,9 @@ pub struct BertTask {
     /// Where the tokenizer files come from, copied into every checkpoint and export.
     #[module(skip)]
     pub tokenizer_dir: Option<PathBuf>,
+    /// Padding-free (the default) or HF's padded layout (`--padded`).
+    #[module(skip)]
+    pub execution: Execution,
 }
 
 /// The tokenizer files an HF directory may hold (`save_pretrained` of a fast BERT tokenizer).
@@ -38,7 +41,7 @@ impl Classifier for BertTask {
     type Batch = (BertInput, Labels);
 
     fn step(&self, (input, labels): Self::Batch) -> StepOutput {
-        let logits = self.model.forward(input);
+        let logits = self.model.forward(input.with_execution(self.execution));
         let loss = bert_model::loss::classification_loss(self.model.config.problem_type(), logits.clone(), labels)
             // The batcher builds labels of the config's problem type and batch size.
             .unwrap_or_else(|e| unreachable!("batch and model disagree: {e}"));
@@ -93,7 +96,7 @@ impl Dataset for TextSet {
 
     fn batch(&self, indices: &[usize], device: &Device) -> Self::Batch {
         let b = self.0.batch(indices, device);
-        let input = BertInput { input_ids: b.input_ids, attention_mask: b.attention_mask, token_type_ids: b.token_type_ids };
+        let input = BertInput::new(b.input_ids, b.attention_mask, b.token_type_ids);
         let labels = match b.targets {
             Some(BatchTargets::Class(y)) => Labels::Class(y),
             Some(BatchTargets::MultiHot(y)) => Labels::MultiHot(y),

@@ -69,7 +69,8 @@ pub fn run(args: TrainArgs) -> Result<()> {
     let load = bert_model::LoadOptions { ignore_mismatched_sizes: args.ignore_mismatched_sizes };
     let model = bert_model::BertForSequenceClassification::from_pretrained_with_options(&dir, &config, &train_device, &load)?;
     let total = targs.total_steps(train_set.len());
-    eprintln!("training: {total} steps of batch {} on {}", targs.per_device_train_batch_size, backend_name(&args));
+    let layout = if args.backend.padded { "padded, as HF" } else { "padding-free" };
+    eprintln!("training: {total} steps of batch {} on {} ({layout})", targs.per_device_train_batch_size, backend_name(&args));
 
     let mut last = (Instant::now(), 0usize);
     if let Some(dir) = &resume {
@@ -92,7 +93,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
             bar.set_message(format!("loss {:.4} lr {:.2e} {rate:.1} examples/s", p.loss, p.learning_rate));
         }
     });
-    let task = BertTask { model, tokenizer_dir: Some(dir.clone()) };
+    let task = BertTask { model, tokenizer_dir: Some(dir.clone()), execution: args.backend.execution() };
     let eval_data = (!eval_set.is_empty()).then_some(&eval_set);
     let examples_per_step = targs.per_device_train_batch_size * targs.gradient_accumulation_steps;
     let out = trainer.train_from(task, &train_set, eval_data, resume.as_deref(), |e: &LogEntry| {
@@ -402,6 +403,7 @@ fn save(
         "train_limit": args.train_limit,
         "eval_limit": args.eval_limit,
         "backend": backend_name(args),
+        "padded": args.backend.padded,
         "training_args": targs,
     });
     let pretty = |v: &serde_json::Value| serde_json::to_vec_pretty(v).unwrap_or_default();

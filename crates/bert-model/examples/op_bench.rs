@@ -80,7 +80,7 @@ fn main() {
     }
     // A 3-D input whose length is a multiple of 32: burn's `linear` keeps the batched form
     // (burn-std's MatmulTransformPolicy), whose weight gradient is a batched product summed
-    // over the batch. The model flattens to 2-D first (`bert_model::layer::dense`).
+    // over the batch. The model's hidden states are 2-D (`[tokens, hidden]`) throughout.
     let lin = LinearConfig::new(H, I).init(&ad);
     let plain = lin.clone().valid();
     time_op(&device, "linear 384->1536, seq 64 (burn, 3-D)", [B, 64, H], move |x| {
@@ -89,7 +89,10 @@ fn main() {
     let lin = LinearConfig::new(H, I).init(&ad);
     let plain = lin.clone().valid();
     time_op(&device, "linear 384->1536, seq 64 (dense, 2-D)", [B, 64, H], move |x| {
-        bert_model::layer::dense(if x.device().is_autodiff() { &lin } else { &plain }, x)
+        let [b, s, i] = x.dims();
+        let y = if x.device().is_autodiff() { &lin } else { &plain }.forward(x.reshape([b * s, i]));
+        let [_, o] = y.dims();
+        y.reshape([b, s, o])
     });
     let ln = LayerNormConfig::new(H).with_epsilon(1e-12).init(&ad);
     let ln_plain = ln.clone().valid();

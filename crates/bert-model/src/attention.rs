@@ -1,5 +1,7 @@
 //! Self-attention with the padding mask: HF `BertSelfAttention` (eager path),
-//! `BertSelfOutput` and `BertAttention`.
+//! `BertSelfOutput` and `BertAttention`. The projections run on `[tokens, hidden]`; only the
+//! scores are computed per sequence on the padded grid (`TokenLayout::to_grid`), with padded
+//! keys masked out as HF does.
 
 use burn::module::Module;
 use burn::nn::{LayerNorm, Linear};
@@ -8,7 +10,7 @@ use burn::tensor::Tensor;
 use crate::config::BertConfig;
 use crate::dropout::Dropout;
 use crate::fused::{layer_norm, softmax_last};
-use crate::layer::dense;
+use crate::packing::TokenLayout;
 use crate::vars::Vars;
 use crate::Result;
 
@@ -37,23 +39,24 @@ impl BertSelfAttention {
         })
     }
 
-    /// `[batch, seq, hidden]` → `[batch, heads, seq, head_dim]`.
-    fn split_heads(&self, x: Tensor<3>) -> Tensor<4> {
-        let [b, s, _] = x.dims();
-        x.reshape([b, s, self.num_heads, self.head_dim]).swap_dims(1, 2)
+    /// `[tokens, hidden]` → `[batch, heads, seq, head_dim]` on the padded grid.
+    fn split_heads(&self, x: Tensor<2>, layout: &TokenLayout) -> Tensor<4> {
+        let (b, s) = (layout.batch(), layout.seq());
+        layout.to_grid(x).reshape([b, s, self.num_heads, self.head_dim]).swap_dims(1, 2)
     }
 
-    /// `mask_bias`: `[batch, 1, 1, seq]`, 0 where attended and the dtype's minimum where padded
-    /// (HF `get_extended_attention_mask`).
-    pub fn forward(&self, hidden: Tensor<3>, mask_bias: Tensor<4>) -> Tensor<3> {
-        let [b, s, h] = hidden.dims();
-        let q = self.split_heads(dense(&self.query, hidden.clone()));
-        let k = self.split_heads(dense(&self.key, hidden.clone()));
-        let v = self.split_heads(dense(&self.value, hidden));
+    /// `[tokens, hidden]` → `[tokens, hidden]`; the scores get `layout`'s mask bias (0 where
+    /// attended, the dtype's minimum on padding: HF `get_extended_attention_mask`).
+    pub fn forward(&self, hidden: Tensor<2>, layout: &TokenLayout) -> Tensor<2> {
+        let [_, h] = hidden.dims();
+        let (b, s) = (layout.batch(), layout.seq());
+        let q = self.split_heads(self.query.forward(hidden.clone()), layout);
+        let k = self.split_heads(self.key.forward(hidden.clone()), layout);
+        let v = self.split_heads(self.value.forward(hidden), layout);
         let scale = 1.0 / (self.head_dim as f64).sqrt();
-        let scores = q.matmul(k.swap_dims(2, 3)).mul_scalar(scale) + mask_bias;
+        let scores = q.matmul(k.swap_dims(2, 3)).mul_scalar(scale) + layout.mask_bias();
         let probs = self.dropout.forward(softmax_last(scores));
-        probs.matmul(v).swap_dims(1, 2).reshape([b, s, h])
+        layout.from_grid(probs.matmul(v).swap_dims(1, 2).reshape([b, s, h]))
     }
 }
 
@@ -77,8 +80,8 @@ impl BertSelfOutput {
         })
     }
 
-    pub fn forward(&self, x: Tensor<3>, residual: Tensor<3>) -> Tensor<3> {
-        let x = self.dropout.forward(dense(&self.dense, x));
+    pub fn forward(&self, x: Tensor<2>, residual: Tensor<2>) -> Tensor<2> {
+        let x = self.dropout.forward(self.dense.forward(x));
         layer_norm(&self.LayerNorm, x + residual, self.layer_norm_eps)
     }
 }
@@ -99,8 +102,8 @@ impl BertAttention {
         })
     }
 
-    pub fn forward(&self, hidden: Tensor<3>, mask_bias: Tensor<4>) -> Tensor<3> {
-        let ctx = self.self_attn.forward(hidden.clone(), mask_bias);
+    pub fn forward(&self, hidden: Tensor<2>, layout: &TokenLayout) -> Tensor<2> {
+        let ctx = self.self_attn.forward(hidden.clone(), layout);
         self.output.forward(ctx, hidden)
     }
 }

@@ -3,12 +3,13 @@
 use burn::module::Module;
 use burn::nn::Linear;
 use burn::tensor::activation::tanh;
-use burn::tensor::{Device, Int, Tensor};
+use burn::tensor::{Device, Tensor};
 
 use crate::config::BertConfig;
 use crate::embeddings::BertEmbeddings;
 use crate::input::BertInput;
 use crate::layer::BertEncoder;
+use crate::packing::TokenLayout;
 use crate::vars::Vars;
 use crate::Result;
 
@@ -25,17 +26,17 @@ impl BertPooler {
         })
     }
 
-    pub fn forward(&self, hidden: Tensor<3>) -> Tensor<2> {
-        let [b, _, h] = hidden.dims();
-        let cls = hidden.slice([0..b, 0..1]).reshape([b, h]);
-        tanh(self.dense.forward(cls))
+    /// `[tokens, hidden]` → `[batch, hidden]`, from each row's first token.
+    pub fn forward(&self, hidden: Tensor<2>, layout: &TokenLayout) -> Tensor<2> {
+        tanh(self.dense.forward(layout.first_tokens(hidden)))
     }
 }
 
 /// What `BertModel` returns.
 #[derive(Debug, Clone)]
 pub struct BertModelOutput {
-    /// `[batch, seq, hidden]`.
+    /// `[batch, seq, hidden]`. Run padding-free, padded positions hold zeros (HF's hold
+    /// values computed from the padding, which nothing that honours the mask reads).
     pub last_hidden_state: Tensor<3>,
     /// `[batch, hidden]`.
     pub pooler_output: Tensor<2>,
@@ -76,21 +77,28 @@ impl BertModel {
     }
 
     pub fn forward(&self, input: BertInput) -> BertModelOutput {
-        let mask_bias = extended_attention_mask(input.attention_mask);
-        let hidden = self.embeddings.forward(input.input_ids, input.token_type_ids);
-        let last_hidden_state = self.encoder.forward(hidden, mask_bias);
-        let pooler_output = self.pooler.forward(last_hidden_state.clone());
+        let (hidden, layout) = self.encode(input);
+        let pooler_output = self.pooler.forward(hidden.clone(), &layout);
         BertModelOutput {
-            last_hidden_state,
+            last_hidden_state: layout.to_grid(hidden),
             pooler_output,
         }
     }
-}
 
-/// HF `get_extended_attention_mask`: `[batch, seq]` of 1/0 → `[batch, 1, 1, seq]` of
-/// 0 / `finfo(float32).min`, added to the attention scores.
-fn extended_attention_mask(mask: Tensor<2, Int>) -> Tensor<4> {
-    let [b, s] = mask.dims();
-    let m = mask.float().reshape([b, 1, 1, s]);
-    m.neg().add_scalar(1.0).mul_scalar(f32::MIN)
+    /// The pooled output alone, `[batch, hidden]`: what a classification head reads.
+    pub fn pooled(&self, input: BertInput) -> Tensor<2> {
+        let (hidden, layout) = self.encode(input);
+        self.pooler.forward(hidden, &layout)
+    }
+
+    /// The encoder's last hidden states, `[tokens, hidden]`, in the input's layout.
+    pub fn encode(&self, input: BertInput) -> (Tensor<2>, TokenLayout) {
+        let layout = TokenLayout::new(&input.attention_mask, input.execution);
+        let hidden = self.embeddings.forward(
+            layout.pack_ids(input.input_ids),
+            layout.pack_ids(input.token_type_ids),
+            layout.positions(),
+        );
+        (self.encoder.forward(hidden, &layout), layout)
+    }
 }

@@ -42,15 +42,18 @@ impl BertEmbeddings {
         })
     }
 
-    /// `input_ids`, `token_type_ids`: `[batch, seq]` → `[batch, seq, hidden]`.
-    /// Positions are `0..seq` for every row, as HF's default `position_ids` buffer.
-    pub fn forward(&self, input_ids: Tensor<2, Int>, token_type_ids: Tensor<2, Int>) -> Tensor<3> {
-        let [_, seq] = input_ids.dims();
-        let device = input_ids.device();
-        let positions = Tensor::<1, Int>::arange(0..seq as i64, &device).unsqueeze::<2>();
-        let x = self.word_embeddings.forward(input_ids)
-            + self.token_type_embeddings.forward(token_type_ids)
-            + self.position_embeddings.forward(positions);
+    /// `input_ids`, `token_type_ids`, `position_ids`: `[tokens]` → `[tokens, hidden]`, for
+    /// tokens in any layout (see [`crate::packing`]); HF's default `position_ids` are each
+    /// token's column, `TokenLayout::positions`.
+    pub fn forward(&self, input_ids: Tensor<1, Int>, token_type_ids: Tensor<1, Int>, position_ids: Tensor<1, Int>) -> Tensor<2> {
+        let lookup = |table: &Embedding, ids: Tensor<1, Int>| {
+            let [n] = ids.dims();
+            let [_, h] = table.weight.dims();
+            table.forward(ids.reshape([1, n])).reshape([n, h])
+        };
+        let x = lookup(&self.word_embeddings, input_ids)
+            + lookup(&self.token_type_embeddings, token_type_ids)
+            + lookup(&self.position_embeddings, position_ids);
         self.dropout.forward(layer_norm(&self.LayerNorm, x, self.layer_norm_eps))
     }
 }

@@ -1,4 +1,8 @@
-//! One transformer block: HF `BertIntermediate`, `BertOutput`, `BertLayer`.
+//! One transformer block: HF `BertIntermediate`, `BertOutput`, `BertLayer`, and the
+//! `BertEncoder` stack. Hidden states are `[tokens, hidden]` (see [`crate::packing`]): every
+//! linear is one 2-D product, whose weight gradient is one GEMM as in PyTorch (burn's `linear`
+//! on a 3-D input whose length is a multiple of 32 keeps a batched product, 2.4x slower for the
+//! whole linear on flex: `examples/op_bench.rs`).
 
 use burn::module::Module;
 use burn::nn::{LayerNorm, Linear};
@@ -11,21 +15,9 @@ use crate::attention::BertAttention;
 use crate::config::{BertConfig, HiddenAct};
 use crate::dropout::Dropout;
 use crate::fused::layer_norm;
+use crate::packing::TokenLayout;
 use crate::vars::Vars;
 use crate::Result;
-
-/// `linear.forward(x)` on `[batch, seq, in]`, computed as one `[batch·seq, in]` product.
-///
-/// burn's `linear` on a 3-D input keeps the batched form when `seq` is a multiple of 32
-/// (burn-std's `MatmulTransformPolicy`); under autodiff the weight gradient is then a batched
-/// product `[batch, in, out]` summed over the batch, 2.4x slower for the whole linear on flex
-/// (`examples/op_bench.rs`). Flattened, the weight gradient is one GEMM, as in PyTorch.
-pub fn dense(linear: &Linear, x: Tensor<3>) -> Tensor<3> {
-    let [b, s, i] = x.dims();
-    let y = linear.forward(x.reshape([b * s, i]));
-    let [_, o] = y.dims();
-    y.reshape([b, s, o])
-}
 
 /// HF `BertIntermediate`: dense → activation (`ACT2FN[hidden_act]`).
 #[derive(Module, Debug)]
@@ -43,8 +35,9 @@ impl BertIntermediate {
         })
     }
 
-    pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
-        let x = dense(&self.dense, x);
+    /// `[tokens, hidden]` → `[tokens, intermediate]`.
+    pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
+        let x = self.dense.forward(x);
         match self.act {
             HiddenAct::Gelu => gelu_exact(x),
             HiddenAct::GeluTanh => gelu_approximate(x),
@@ -75,8 +68,8 @@ impl BertOutput {
         })
     }
 
-    pub fn forward(&self, x: Tensor<3>, residual: Tensor<3>) -> Tensor<3> {
-        let x = self.dropout.forward(dense(&self.dense, x));
+    pub fn forward(&self, x: Tensor<2>, residual: Tensor<2>) -> Tensor<2> {
+        let x = self.dropout.forward(self.dense.forward(x));
         layer_norm(&self.LayerNorm, x + residual, self.layer_norm_eps)
     }
 }
@@ -98,8 +91,9 @@ impl BertLayer {
         })
     }
 
-    pub fn forward(&self, hidden: Tensor<3>, mask_bias: Tensor<4>) -> Tensor<3> {
-        let attn = self.attention.forward(hidden, mask_bias);
+    /// `[tokens, hidden]` → `[tokens, hidden]`.
+    pub fn forward(&self, hidden: Tensor<2>, layout: &TokenLayout) -> Tensor<2> {
+        let attn = self.attention.forward(hidden, layout);
         let inter = self.intermediate.forward(attn.clone());
         self.output.forward(inter, attn)
     }
@@ -119,9 +113,10 @@ impl BertEncoder {
         Ok(Self { layer })
     }
 
-    pub fn forward(&self, mut hidden: Tensor<3>, mask_bias: Tensor<4>) -> Tensor<3> {
+    /// `[tokens, hidden]` in `layout` → the same shape.
+    pub fn forward(&self, mut hidden: Tensor<2>, layout: &TokenLayout) -> Tensor<2> {
         for layer in &self.layer {
-            hidden = layer.forward(hidden, mask_bias.clone());
+            hidden = layer.forward(hidden, layout);
         }
         hidden
     }

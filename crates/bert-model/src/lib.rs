@@ -39,6 +39,7 @@ pub mod fused;
 pub mod input;
 pub mod layer;
 pub mod loss;
+pub mod packing;
 mod vars;
 
 pub use bert::{BertModel, BertModelOutput};
@@ -47,4 +48,5 @@ pub use classification::{BertForSequenceClassification, ClassifierOutput, LoadOp
 pub use config::{BertConfig, HiddenAct, ProblemType};
 pub use error::{Error, Result};
 pub use input::BertInput;
+pub use packing::{Execution, TokenLayout};
 pub use loss::Labels;
