@@ -7,8 +7,8 @@
 //!    `libtorch_cuda.so`, so torch-sys links CUDA (the CPU checks use a view without it).
 //! 2. One build with tch and wgpu in its own target directory (`target/gpu-check`: another
 //!    libtorch than the CPU build's).
-//! 3. The parity suites (tiny model with gradients, MiniLM, optimizer, GELU's derivative,
-//!    padding-free against padded) on `tch-cuda:0` and on wgpu over the GPU's Vulkan driver.
+//! 3. The parity suites (tiny model with gradients, padded and padding-free; MiniLM; the
+//!    optimizer; every kernel against burn's plain ops) on `tch-cuda:0` and on wgpu over the GPU's Vulkan driver.
 //! 4. The bench against PyTorch CUDA: prediction of the 981 dev sentences (batch 32 and 64;
 //!    `scripts/gpu_predict.py`) and training 2,048 examples (`finetune_hf.py` through
 //!    `scripts/on_cuda.py`), ours on `tch-cuda:0` and wgpu; JSON in
@@ -42,8 +42,9 @@ pub struct Args {
     rounds: usize,
 }
 
-/// The suites that compare with PyTorch or with burn's plain ops.
-const SUITES: [&str; 4] = ["tiny_parity", "minilm_parity", "optimizer_parity", "activation_grad"];
+/// The suites that compare with PyTorch (bert-e2e's) or with burn's plain ops (bert-kernels'
+/// `parity`).
+const SUITES: [&str; 4] = ["tiny_parity", "minilm_parity", "optimizer_parity", "parity"];
 
 pub fn run(args: Args) -> Result<()> {
     let gpu = match find_gpu() {
@@ -73,12 +74,13 @@ pub fn run(args: Args) -> Result<()> {
         c
     };
     crate::fetch_assets(&[])?;
-    let features = "bert-e2e/tch,bert-e2e/wgpu,bert-cli/tch,bert-cli/wgpu";
+    let features = "bert-e2e/tch,bert-e2e/wgpu,bert-cli/tch,bert-cli/wgpu,bert-kernels/tch,bert-kernels/wgpu";
     crate::status(cargo(&["build", "--release", "--locked", "-p", "bert-cli", "--features", "bert-cli/tch,bert-cli/wgpu"]))?;
     let mut failed = Vec::new();
     for backend in ["tch-cuda:0", "wgpu"] {
         for suite in SUITES {
-            let mut c = cargo(&["test", "--locked", "-p", "bert-e2e", "--features", features, "--test", suite]);
+            // `--workspace` with the features of the build: one set of compiled crates.
+            let mut c = cargo(&["test", "--locked", "--workspace", "--features", features, "--test", suite]);
             c.env("BERT_TEST_BACKEND", backend).env("BERT_BACKEND", backend).env("BURN_DEVICE", backend);
             if let Err(e) = crate::status(c) {
                 failed.push(format!("{suite} on {backend}: {e:#}"));

@@ -9,7 +9,7 @@ use burn::tensor::Tensor;
 
 use crate::config::BertConfig;
 use crate::dropout::Dropout;
-use crate::fused::{layer_norm, softmax_last};
+use bert_kernels::{layer_norm, softmax_last};
 use crate::packing::TokenLayout;
 use crate::vars::Vars;
 use crate::Result;

@@ -7,7 +7,7 @@ use burn::tensor::{Int, Tensor};
 
 use crate::config::BertConfig;
 use crate::dropout::Dropout;
-use crate::fused::layer_norm;
+use bert_kernels::layer_norm;
 use crate::vars::Vars;
 use crate::Result;
 

@@ -58,3 +58,11 @@ pub enum Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl From<bert_kernels::Error> for Error {
+    fn from(e: bert_kernels::Error) -> Self {
+        match e {
+            bert_kernels::Error::Backend(message) => Error::Backend(message),
+        }
+    }
+}

@@ -9,12 +9,12 @@ use burn::nn::{LayerNorm, Linear};
 use burn::tensor::Tensor;
 use burn::tensor::activation::{gelu_approximate, relu, silu, tanh};
 
-use crate::activation::gelu_exact;
+use bert_kernels::gelu;
 
 use crate::attention::BertAttention;
 use crate::config::{BertConfig, HiddenAct};
 use crate::dropout::Dropout;
-use crate::fused::layer_norm;
+use bert_kernels::layer_norm;
 use crate::packing::TokenLayout;
 use crate::vars::Vars;
 use crate::Result;
@@ -39,7 +39,7 @@ impl BertIntermediate {
     pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
         let x = self.dense.forward(x);
         match self.act {
-            HiddenAct::Gelu => gelu_exact(x),
+            HiddenAct::Gelu => gelu(x),
             HiddenAct::GeluTanh => gelu_approximate(x),
             HiddenAct::Relu => relu(x),
             HiddenAct::Silu => silu(x),

@@ -21,27 +21,23 @@
 // the name into generated code, where a field-level allow does not reach.
 #![allow(non_snake_case)]
 
-pub mod activation;
 pub mod attention;
-mod autodiff_ops;
 pub mod bert;
 pub mod checkpoint;
 pub mod classification;
 pub mod config;
-pub mod device;
 pub mod dropout;
 pub mod embeddings;
 mod error;
 pub mod export;
-#[cfg(feature = "flex")]
-mod flex_ops;
-pub mod fused;
 pub mod input;
 pub mod layer;
 pub mod loss;
 pub mod packing;
 mod vars;
 
+/// Picking a backend by name (`flex`, `tch`, `tch-cuda:N`, `wgpu`): see `bert_kernels::device`.
+pub use bert_kernels::device;
 pub use bert::{BertModel, BertModelOutput};
 pub use checkpoint::Checkpoint;
 pub use classification::{BertForSequenceClassification, ClassifierOutput, LoadOptions};

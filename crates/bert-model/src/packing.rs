@@ -14,7 +14,8 @@
 //! every tokenizer here produces; any other mask (left padding, holes, an empty row) runs the
 //! padded layout, so every input still gets HF's result.
 
-use burn::tensor::{Device, IndexingUpdateOp, Int, Tensor, TensorData};
+use bert_kernels::rows;
+use burn::tensor::{Device, Int, Tensor, TensorData};
 
 /// How the encoder lays out a batch's tokens.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -110,12 +111,7 @@ impl TokenLayout {
     pub fn to_grid(&self, x: Tensor<2>) -> Tensor<3> {
         let [_, f] = x.dims();
         let grid = match &self.packed {
-            Some(p) => Tensor::<2>::zeros([self.batch * self.seq, f], &x.device()).select_assign(
-                0,
-                p.grid.clone(),
-                x,
-                IndexingUpdateOp::Add,
-            ),
+            Some(p) => rows::scatter(x, p.grid.clone(), self.batch * self.seq),
             None => x,
         };
         grid.reshape([self.batch, self.seq, f])
@@ -126,7 +122,7 @@ impl TokenLayout {
         let [b, s, f] = x.dims();
         let flat = x.reshape([b * s, f]);
         match &self.packed {
-            Some(p) => flat.select(0, p.grid.clone()),
+            Some(p) => rows::gather(flat, p.grid.clone()),
             None => flat,
         }
     }
@@ -135,7 +131,7 @@ impl TokenLayout {
     /// `[batch, f]`.
     pub fn first_tokens(&self, x: Tensor<2>) -> Tensor<2> {
         match &self.packed {
-            Some(p) => x.select(0, p.first.clone()),
+            Some(p) => rows::gather(x, p.first.clone()),
             None => {
                 let [_, f] = x.dims();
                 x.reshape([self.batch, self.seq, f]).slice([0..self.batch, 0..1]).reshape([self.batch, f])

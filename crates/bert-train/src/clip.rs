@@ -3,9 +3,9 @@
 //! by its own norm, which is a different update.
 //!
 //! Like torch, flex and libtorch CPU gradients are reduced without a squared copy and scaled
-//! in place (`clip_flex.rs`, `clip_tch.rs`: 22 → 4 ms a step on libtorch, PyTorch's 8); other
-//! devices (wgpu, CUDA) keep the sum and the factor on the device, so no host round trip
-//! decides whether to scale.
+//! in place (`bert_kernels::clip`: 22 → 4 ms a step on libtorch, PyTorch's 8); other devices
+//! (wgpu, CUDA) keep the sum and the factor on the device, so no host round trip decides
+//! whether to scale.
 
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::optim::GradientsParams;
@@ -22,14 +22,8 @@ struct SumSquares<'a> {
 impl ModuleVisitor for SumSquares<'_> {
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
         let Some(g) = self.grads.get::<D>(param.id) else { return };
-        #[cfg(feature = "flex")]
-        if crate::flex_tensor::is_f32(&g) {
-            self.host += crate::clip_flex::sum_squares(g);
-            return;
-        }
-        #[cfg(feature = "tch")]
-        if crate::clip_tch::applies(&g) {
-            self.host += crate::clip_tch::sum_squares(g);
+        if let Some(s) = bert_kernels::clip::host_sum_squares(&g) {
+            self.host += s;
             return;
         }
         let s = g.square().sum();
@@ -58,11 +52,7 @@ impl ModuleVisitor for Scale<'_> {
         let g = match &self.factor {
             // torch multiplies by 1.0 too; the result is the same.
             Factor::Host(f) if *f == 1.0 => g,
-            #[cfg(feature = "flex")]
-            Factor::Host(f) if crate::flex_tensor::is_f32(&g) => crate::clip_flex::scale(g, *f),
-            #[cfg(feature = "tch")]
-            Factor::Host(f) if crate::clip_tch::applies(&g) => crate::clip_tch::scale(g, *f),
-            Factor::Host(f) => g.mul_scalar(*f),
+            Factor::Host(f) => bert_kernels::clip::scale(g, *f),
             Factor::Device(f) => g * f.clone().reshape([1; D]),
         };
         self.grads.register(param.id, g);

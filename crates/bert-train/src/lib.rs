@@ -37,20 +37,12 @@ mod best;
 pub mod checkpoint;
 mod adamw;
 mod clip;
-#[cfg(feature = "flex")]
-mod clip_flex;
-#[cfg(feature = "tch")]
-mod clip_tch;
-#[cfg(feature = "flex")]
-mod flex_tensor;
 mod metrics;
 mod multilabel_metrics;
 mod optim;
 mod regression_metrics;
 mod sampler;
 mod schedule;
-#[cfg(feature = "tch")]
-mod tch_tensor;
 mod trainer;
 
 pub use args::{EvalStrategy, SaveStrategy, SchedulerType, TrainingArgs};

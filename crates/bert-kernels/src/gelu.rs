@@ -1,31 +1,33 @@
 //! HF's `"gelu"`: the exact, erf-based GELU (`transformers.activations.GELUActivation`).
 
 use burn::tensor::Tensor;
-use burn::tensor::activation::gelu;
+use burn::tensor::activation::gelu as burn_gelu;
+
+use crate::Kernels;
 
 /// `x * 0.5 * (1 + erf(x / sqrt(2)))`, with its exact derivative on every backend.
 ///
-/// burn's fused `gelu` is exact forward everywhere, but the *default* `gelu_backward` in
-/// burn-backend 0.22.1 (`backend/ops/activation.rs`) differentiates the tanh approximation;
-/// flex and tch override it with the exact derivative, the cubecl backends (wgpu) do not,
-/// and their gradients are then off by up to 6% per element (measured on lavapipe). On those
-/// devices the formula is spelled out, so autodiff differentiates `erf` itself. On flex our
-/// fused kernel runs (`flex_ops::gelu`: vectorised, every core, derivative kept from the
-/// forward); on tch libtorch's fused kernel.
-pub fn gelu_exact<const D: usize>(x: Tensor<D>) -> Tensor<D> {
-    // burn does not export its dispatch device enum; its Debug form names the variant
-    // (`Device<Cube(..)>`, `Device<Autodiff(.. Cube(..) ..)>`).
-    #[cfg(feature = "wgpu")]
-    if format!("{:?}", x.device()).contains("Cube(") {
-        let cdf = x.clone().div_scalar(std::f64::consts::SQRT_2).erf().add_scalar(1.0);
-        return x.mul(cdf).mul_scalar(0.5);
+/// - flex: our kernel (`flex_ops::gelu`: vectorised, every core, the derivative computed with
+///   the value and kept for the backward pass);
+/// - libtorch: burn's `gelu`, libtorch's fused kernel, whose backward is exact;
+/// - any other backend: the formula spelled out, so autodiff differentiates `erf` itself.
+///   burn's fused `gelu` is exact forward everywhere, but the *default* `gelu_backward` in
+///   burn-backend 0.22.1 (`backend/ops/activation.rs`) differentiates the tanh approximation;
+///   the cubecl backends (wgpu) use it, and their gradients are then off by up to 6% per
+///   element (measured on lavapipe).
+pub fn gelu<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+    match Kernels::of(&x) {
+        #[cfg(feature = "flex")]
+        Kernels::Flex => match crate::flex_ops::gelu(x) {
+            Ok(y) => y,
+            Err(x) => burn_gelu(x),
+        },
+        Kernels::Tch => burn_gelu(x),
+        _ => {
+            let cdf = x.clone().div_scalar(std::f64::consts::SQRT_2).erf().add_scalar(1.0);
+            x.mul(cdf).mul_scalar(0.5)
+        }
     }
-    #[cfg(feature = "flex")]
-    let x = match crate::flex_ops::gelu(x) {
-        Ok(y) => return y,
-        Err(x) => x,
-    };
-    gelu(x)
 }
 
 /// erf(x/√2) and e^(-x²/2), branch-free so that the loops over slices below vectorise.
@@ -37,6 +39,7 @@ pub fn gelu_exact<const D: usize>(x: Tensor<D>) -> Tensor<D> {
 /// a training step and 17% of `predict`, BENCHMARKS.md); this vectorises, and GELU and its
 /// derivative stay within 3e-7 of exact (unit test below), well inside the parity tolerances.
 #[inline(always)]
+#[cfg_attr(not(feature = "flex"), allow(dead_code))]
 fn erf_and_gauss(x: f32) -> (f32, f32) {
     const P: f32 = 0.327_591_1;
     #[allow(clippy::excessive_precision)] // the published digits, rounded to f32 by the compiler
@@ -52,6 +55,7 @@ fn erf_and_gauss(x: f32) -> (f32, f32) {
 /// |r| ≤ ln2 / 2, e^r by its degree-6 Taylor polynomial (truncation ≤ 1.3e-7, with f32 rounding ≤ 3e-7 relative), 2^n built in
 /// the exponent bits. Clamped at e^-87, just above the smallest normal f32.
 #[inline(always)]
+#[cfg_attr(not(feature = "flex"), allow(dead_code))]
 fn exp_neg(z: f32) -> f32 {
     const LN2_HI: f32 = 0.693_359_4;
     const LN2_LO: f32 = -2.121_944_4e-4;
@@ -65,6 +69,7 @@ fn exp_neg(z: f32) -> f32 {
 }
 
 /// GELU and its derivative y' = Φ(x) + x φ(x), element by element.
+#[cfg_attr(not(feature = "flex"), allow(dead_code))]
 pub(crate) fn gelu_and_derivative(xs: &[f32], y: &mut [f32], dy: &mut [f32]) {
     let inv_sqrt_2pi: f32 = 1.0 / (2.0 * std::f32::consts::PI).sqrt();
     for ((&x, y), dy) in xs.iter().zip(y).zip(dy) {
@@ -76,6 +81,7 @@ pub(crate) fn gelu_and_derivative(xs: &[f32], y: &mut [f32], dy: &mut [f32]) {
 }
 
 /// GELU in place.
+#[cfg_attr(not(feature = "flex"), allow(dead_code))]
 pub(crate) fn gelu_in_place(xs: &mut [f32]) {
     for x in xs {
         *x *= 0.5 * (1.0 + erf_and_gauss(*x).0);

@@ -1,4 +1,4 @@
-//! Softmax and LayerNorm with their own backward passes, on any backend's primitive ops:
+//! Softmax and LayerNorm with their own backward passes, in any backend's primitive ops:
 //! used for libtorch, where burn 0.22's autodiff would otherwise record `softmax` as 5 ops
 //! and `layer_norm` as 9, each with its own backward and saved temporaries (BENCHMARKS.md).
 //! The forward is the backend's fused kernel (libtorch's `softmax`, `layer_norm`); the
@@ -18,18 +18,13 @@ use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::autodiff::Autodiff;
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Backend, TensorMetadata};
-use burn::tensor::{DType, Shape, Tensor};
+use burn::tensor::{Shape, Tensor};
 
-#[cfg(feature = "tch")]
-#[allow(deprecated)] // burn-tch is deprecated upstream but is our libtorch path
-type Tch = burn::backend::LibTorch;
+use crate::tch_tensor::Tch;
 
-/// Softmax over the last axis, or `None` when `x` is not an f32 libtorch autodiff tensor.
+/// Softmax over the last axis, or `None` when `x` is not a libtorch autodiff tensor (at
+/// inference libtorch's own softmax, through burn's, is already one kernel).
 pub(crate) fn softmax_last<const D: usize>(x: &Tensor<D>) -> Option<Tensor<D>> {
-    if x.dtype() != DType::F32 {
-        return None;
-    }
-    #[cfg(feature = "tch")]
     if let Ok(t) = x.clone().try_into_primitive::<Autodiff<Tch>>() {
         return Some(Tensor::from_primitive::<Autodiff<Tch>>(softmax::<Tch>(t, D - 1)));
     }
@@ -39,10 +34,6 @@ pub(crate) fn softmax_last<const D: usize>(x: &Tensor<D>) -> Option<Tensor<D>> {
 /// HF `nn.LayerNorm` over the last axis, or `None` when the tensors are not f32 libtorch
 /// autodiff tensors.
 pub(crate) fn layer_norm<const D: usize>(x: &Tensor<D>, gamma: &Tensor<1>, beta: &Tensor<1>, eps: f64) -> Option<Tensor<D>> {
-    if x.dtype() != DType::F32 {
-        return None;
-    }
-    #[cfg(feature = "tch")]
     if let (Ok(x), Ok(g), Ok(b)) = (
         x.clone().try_into_primitive::<Autodiff<Tch>>(),
         gamma.clone().try_into_primitive::<Autodiff<Tch>>(),
@@ -50,7 +41,6 @@ pub(crate) fn layer_norm<const D: usize>(x: &Tensor<D>, gamma: &Tensor<1>, beta:
     ) {
         return Some(Tensor::from_primitive::<Autodiff<Tch>>(layer_norm_ad::<Tch>(x, g, b, eps)));
     }
-    let _ = (gamma, beta, eps);
     None
 }
 
@@ -71,7 +61,6 @@ impl<B: Backend> Backward<B, 1> for SoftmaxBackward {
     }
 }
 
-#[allow(dead_code)] // only instantiated with a non-flex CPU backend compiled in
 fn softmax<B: Backend>(x: FloatTensor<Autodiff<B>>, dim: usize) -> FloatTensor<Autodiff<B>> {
     let y = B::softmax(x.primitive().clone(), dim);
     match SoftmaxBackward.prepare::<NoCheckpointing>([x.node()]).compute_bound().stateful() {
@@ -122,7 +111,6 @@ impl<B: Backend> Backward<B, 3> for LayerNormBackward {
     }
 }
 
-#[allow(dead_code)] // only instantiated with a non-flex CPU backend compiled in
 fn layer_norm_ad<B: Backend>(
     x: FloatTensor<Autodiff<B>>,
     gamma: FloatTensor<Autodiff<B>>,

@@ -1,16 +1,20 @@
 //! f32 libtorch tensors as `tch::Tensor`s, for the in-place optimizer and clipping passes
-//! (`adamw/tch.rs`, `clip.rs`): burn's tensor ops always allocate their output, where
+//! (`adamw_tch.rs`, `clip_tch.rs`): burn's tensor ops always allocate their output, where
 //! PyTorch's optimizer and `clip_grad_norm_` update in place.
 
 #![allow(deprecated)] // burn-tch is deprecated upstream but is our libtorch path
 
 use burn::backend::LibTorch;
+use burn::backend::autodiff::Autodiff;
 use burn::backend::libtorch::TchTensor;
 use burn::tensor::{DType, Tensor};
 
-/// Whether `t` is an f32 libtorch tensor (CPU or CUDA).
-pub(crate) fn is_f32<const D: usize>(t: &Tensor<D>) -> bool {
-    t.dtype() == DType::F32 && t.clone().try_into_primitive::<LibTorch>().is_ok()
+/// burn's libtorch backend.
+pub(crate) type Tch = LibTorch;
+
+/// Whether `x` is a libtorch tensor, plain or under autodiff.
+pub(crate) fn is_tch<const D: usize>(x: &Tensor<D>) -> bool {
+    x.clone().try_into_primitive::<LibTorch>().is_ok() || x.clone().try_into_primitive::<Autodiff<LibTorch>>().is_ok()
 }
 
 /// Whether `t` is an f32 libtorch tensor on the CPU.
@@ -18,15 +22,15 @@ pub(crate) fn is_cpu_f32<const D: usize>(t: &Tensor<D>) -> bool {
     t.dtype() == DType::F32 && t.clone().try_into_primitive::<LibTorch>().is_ok_and(|t| t.tensor.device() == tch::Device::Cpu)
 }
 
-/// The primitive of an [`is_f32`] tensor.
+/// The primitive of a plain libtorch tensor ([`crate::Kernels::Tch`], not under autodiff).
 pub(crate) fn primitive<const D: usize>(t: Tensor<D>) -> TchTensor {
     match t.try_into_primitive::<LibTorch>() {
         Ok(t) => t,
-        Err(e) => unreachable!("callers check `is_f32` first: {e:?}"),
+        Err(e) => unreachable!("callers check the tensor's kernels first: {e:?}"),
     }
 }
 
-/// The primitive of an [`is_f32`] tensor that may be updated in place: its own storage when
+/// The primitive of a plain libtorch tensor that may be updated in place: its own storage when
 /// no other burn tensor shares it, else a copy.
 pub(crate) fn writable<const D: usize>(t: Tensor<D>) -> TchTensor {
     let t = primitive(t);

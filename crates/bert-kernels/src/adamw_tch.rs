@@ -13,20 +13,14 @@
 use std::sync::{Arc, Mutex, PoisonError};
 
 use burn::backend::libtorch::TchTensor;
-use burn::optim::{AdamWState, LearningRate};
 use burn::tensor::Tensor;
 
-use super::HfAdamW;
-use crate::tch_tensor::{is_f32, tensor, writable};
-
-/// Plain f32 libtorch tensors (see [`super::applies`]).
-pub(super) fn applies<const D: usize>(p: &Tensor<D>, g: &Tensor<D>, state: Option<&AdamWState<D>>) -> bool {
-    super::applies(is_f32::<D>, p, g, state)
-}
+use crate::adamw::Step;
+use crate::tch_tensor::{tensor, writable};
 
 /// A flat buffer as large as the largest parameter seen, on its device.
 #[derive(Clone, Default)]
-pub(super) struct Scratch(Arc<Mutex<Option<tch::Tensor>>>);
+pub(crate) struct Scratch(Arc<Mutex<Option<tch::Tensor>>>);
 
 impl Scratch {
     /// `f` on a view of the buffer shaped like `like`.
@@ -43,15 +37,14 @@ impl Scratch {
     }
 }
 
-pub(super) fn step<const D: usize>(
-    opt: &HfAdamW,
-    lr: LearningRate,
+pub(crate) fn step<const D: usize>(
+    s: &Step,
+    scratch: &Scratch,
     param: Tensor<D>,
     grad: Tensor<D>,
-    state: Option<AdamWState<D>>,
-) -> (Tensor<D>, Option<AdamWState<D>>) {
+    moments: Option<(Tensor<D>, Tensor<D>)>,
+) -> (Tensor<D>, Tensor<D>, Tensor<D>) {
     let (mut p, mut g) = (writable(param), writable(grad));
-    let (time, moments) = super::moments(state);
     let (mut m, mut v) = match moments {
         Some((m, v)) => (writable(m), writable(v)),
         None => {
@@ -59,7 +52,6 @@ pub(super) fn step<const D: usize>(
             (zeros(), zeros())
         }
     };
-    let s = opt.scalars(lr, time);
     // The in-place ops return another handle to the same storage, dropped at once.
     // param.mul_(1 - lr * weight_decay): a multiply by exactly 1 when there is no decay
     // (HF's default, and always for biases and LayerNorm weights) changes nothing.
@@ -71,7 +63,7 @@ pub(super) fn step<const D: usize>(
     // exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2): the kernel computes
     // self + (value·t1)·t2, so t1 = value·grad (value 1) gives the same products.
     let _ = v.tensor.g_mul_scalar_(s.beta_2);
-    opt.scratch.with(&g.tensor, |scaled| {
+    scratch.with(&g.tensor, |scaled| {
         let _ = g.tensor.mul_scalar_out(scaled, s.one_minus_beta_2);
         let _ = v.tensor.addcmul_(scaled, &g.tensor);
     });
@@ -81,9 +73,9 @@ pub(super) fn step<const D: usize>(
     let _ = denom.g_div_scalar_(s.bias_correction_2_sqrt);
     let _ = denom.g_add_scalar_(s.epsilon);
     // param.addcdiv_(exp_avg, denom, value=-step_size): self + (value·t1)/t2, as above.
-    opt.scratch.with(&m.tensor, |scaled| {
+    scratch.with(&m.tensor, |scaled| {
         let _ = m.tensor.mul_scalar_out(scaled, -s.step_size);
         let _ = p.tensor.addcdiv_(scaled, denom);
     });
-    (tensor(p), Some(super::state(time, tensor(m), tensor(v))))
+    (tensor(p), tensor(m), tensor(v))
 }

@@ -3,10 +3,8 @@
 use burn::tensor::Tensor;
 use rayon::prelude::*;
 
+use crate::flex_ops::ELEMS_PER_TASK as CHUNK;
 use crate::flex_tensor::{contiguous, tensor};
-
-/// Elements per rayon task.
-const CHUNK: usize = 1 << 15;
 
 /// Σ g², accumulated in f64.
 pub(crate) fn sum_squares<const D: usize>(g: Tensor<D>) -> f64 {

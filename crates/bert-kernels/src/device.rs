@@ -8,13 +8,9 @@ use std::str::FromStr;
 
 use burn::tensor::Device;
 
-use crate::{Error, Result};
+use crate::Error;
 
-/// Whether `device` is burn-flex (plain or under autodiff). burn does not export its
-/// dispatch device enum; its Debug form names the variant (`Flex`, `Autodiff(.. Flex ..)`).
-pub(crate) fn is_flex(device: &Device) -> bool {
-    cfg!(feature = "flex") && format!("{device:?}").contains("Flex")
-}
+type Result<T> = std::result::Result<T, Error>;
 
 /// A backend this build may have compiled in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

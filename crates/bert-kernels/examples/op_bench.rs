@@ -3,7 +3,7 @@
 //! `ROUNDS`). `scripts/op_bench.py` times the same ops, shapes and loss in PyTorch.
 //!
 //! ```text
-//! cargo run --release -p bert-model --example op_bench [-- flex|tch]
+//! cargo run --release -p bert-kernels --example op_bench [-- flex|tch]
 //! ```
 //!
 //! Each autodiff measurement is `(op(x) * r).sum().backward()` with `r` a fixed random
@@ -12,7 +12,7 @@
 
 use std::time::Instant;
 
-use bert_model::device::Backend;
+use bert_kernels::device::Backend;
 use burn::module::Module;
 use burn::nn::{LayerNormConfig, LinearConfig};
 use burn::tensor::{Device, Distribution, Tensor, activation};
@@ -100,16 +100,18 @@ fn main() {
     time_op(&device, "layer_norm (burn)", [B, S, H], move |x| {
         if x.device().is_autodiff() { ln.forward(x) } else { ln_plain.forward(x) }
     });
-    time_op(&device, "layer_norm (bert_model::fused)", [B, S, H], move |x| {
+    time_op(&device, "layer_norm (bert_kernels)", [B, S, H], move |x| {
         let m = if x.device().is_autodiff() { &ln2.0 } else { &ln2.1 };
-        bert_model::fused::layer_norm(m, x, 1e-12)
+        bert_kernels::layer_norm(m, x, 1e-12)
     });
     time_op(&device, "softmax (burn)", [B, HEADS, S, S], |x| activation::softmax(x, 3));
-    time_op(&device, "softmax (bert_model::fused)", [B, HEADS, S, S], bert_model::fused::softmax_last);
+    time_op(&device, "softmax (bert_kernels)", [B, HEADS, S, S], bert_kernels::softmax_last);
     time_op(&device, "gelu (burn)", [B, S, I], activation::gelu);
-    time_op(&device, "gelu (bert_model::activation)", [B, S, I], bert_model::activation::gelu_exact);
-    let drop = bert_model::dropout::Dropout::new(0.1);
-    time_op(&device, "dropout 0.1 (bert_model)", [B, HEADS, S, S], move |x| drop.forward(x));
+    time_op(&device, "gelu (bert_kernels)", [B, S, I], bert_kernels::gelu);
+    // As the model's Dropout module: the mask only where a backward pass is possible.
+    time_op(&device, "dropout 0.1 (bert_kernels)", [B, HEADS, S, S], |x| {
+        if x.device().is_autodiff() { bert_kernels::dropout(x, 0.1) } else { x }
+    });
     time_op(&device, "scores q·kᵀ", [B, HEADS, S, H / HEADS], |q| q.clone().matmul(q.swap_dims(2, 3)));
     time_op(&device, "add (residual)", [B, S, H], |x| x.clone() + x);
 }

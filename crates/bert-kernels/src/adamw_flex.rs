@@ -1,31 +1,21 @@
-//! The update as one fused pass over each parameter on burn-flex's rayon pool, updating the
-//! parameter and both moments in place (120 → 25 ms a step for MiniLM, BENCHMARKS.md).
+//! The AdamW update as one fused pass over each parameter on burn-flex's rayon pool, updating
+//! the parameter and both moments in place (120 → 25 ms a step for MiniLM, BENCHMARKS.md).
 
 use burn::backend::flex::FlexTensor;
-use burn::optim::{AdamWState, LearningRate};
 use burn::tensor::{Tensor, TensorData};
 use rayon::prelude::*;
 
-use super::HfAdamW;
-use crate::flex_tensor::{contiguous, is_f32, tensor};
+use crate::adamw::Step;
+use crate::flex_ops::ELEMS_PER_TASK;
+use crate::flex_tensor::{contiguous, tensor};
 
-/// Elements per rayon task.
-const CHUNK: usize = 1 << 15;
-
-/// Plain f32 flex tensors (see [`super::applies`]).
-pub(super) fn applies<const D: usize>(p: &Tensor<D>, g: &Tensor<D>, state: Option<&AdamWState<D>>) -> bool {
-    super::applies(is_f32::<D>, p, g, state)
-}
-
-pub(super) fn step<const D: usize>(
-    opt: &HfAdamW,
-    lr: LearningRate,
+pub(crate) fn step<const D: usize>(
+    s: &Step,
     param: Tensor<D>,
     grad: Tensor<D>,
-    state: Option<AdamWState<D>>,
-) -> (Tensor<D>, Option<AdamWState<D>>) {
+    moments: Option<(Tensor<D>, Tensor<D>)>,
+) -> (Tensor<D>, Tensor<D>, Tensor<D>) {
     let shape = param.shape();
-    let (time, moments) = super::moments(state);
     let (mut m, mut v) = match moments {
         Some((m, v)) => (contiguous(m), contiguous(v)),
         None => {
@@ -34,15 +24,14 @@ pub(super) fn step<const D: usize>(
         }
     };
     let (mut p, g) = (contiguous(param), contiguous(grad));
-    let s = opt.scalars(lr, time);
     // f32, as PyTorch's CPU kernels take their scalar arguments for f32 tensors.
     let (decay, w1, beta_2, w2) = (s.decay as f32, s.one_minus_beta_1 as f32, s.beta_2 as f32, s.one_minus_beta_2 as f32);
     let (step_size, bc2_sqrt, eps) = (s.step_size as f32, s.bias_correction_2_sqrt as f32, s.epsilon as f32);
     let gs: &[f32] = g.storage();
     let (ps, ms, vs) = (p.storage_mut::<f32>(), m.storage_mut::<f32>(), v.storage_mut::<f32>());
-    ps.par_chunks_mut(CHUNK)
-        .zip(gs.par_chunks(CHUNK))
-        .zip(ms.par_chunks_mut(CHUNK).zip(vs.par_chunks_mut(CHUNK)))
+    ps.par_chunks_mut(ELEMS_PER_TASK)
+        .zip(gs.par_chunks(ELEMS_PER_TASK))
+        .zip(ms.par_chunks_mut(ELEMS_PER_TASK).zip(vs.par_chunks_mut(ELEMS_PER_TASK)))
         .for_each(|((ps, gs), (ms, vs))| {
             for (((p, &g), m), v) in ps.iter_mut().zip(gs).zip(ms).zip(vs) {
                 *p *= decay;
@@ -52,5 +41,5 @@ pub(super) fn step<const D: usize>(
                 *p += -step_size * (*m / denom);
             }
         });
-    (tensor(p), Some(super::state(time, tensor(m), tensor(v))))
+    (tensor(p), tensor(m), tensor(v))
 }

@@ -13,64 +13,28 @@
 //!
 //! Each entry returns `None` when the tensor is not an f32 flex tensor (or uses a gradient
 //! checkpointing strategy other than the default): the caller then takes burn's own op.
-
-use std::borrow::Cow;
+//! They are reached through `gelu.rs` and `fused.rs`.
 
 use burn::backend::Flex;
-use burn::backend::autodiff::Autodiff;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::flex::FlexTensor;
 use burn::backend::ops::ActivationOps;
-use burn::backend::tensor::FloatTensor;
-use burn::tensor::{DType, Shape, Tensor, TensorData};
+use burn::tensor::{Shape, Tensor};
 use rayon::prelude::*;
 
-use crate::activation::{gelu_and_derivative, gelu_in_place};
-
-type Ad = Autodiff<Flex, NoCheckpointing>;
+use crate::flex_tensor::{Flexed, contiguous_primitive, flexed, from_ad, primitive as tensor, values};
+use crate::gelu::{gelu_and_derivative, gelu_in_place};
 
 /// Rows per rayon task: large enough to amortise scheduling, small enough to balance.
 const ROWS_PER_TASK: usize = 64;
 /// Elements per rayon task for elementwise kernels.
-const ELEMS_PER_TASK: usize = 1 << 15;
-
-/// The tensor's f32 elements in logical order, borrowed when the buffer is contiguous.
-fn values(t: &FlexTensor) -> Cow<'_, [f32]> {
-    match t.as_slice::<f32>() {
-        Some(s) => Cow::Borrowed(s),
-        None => Cow::Owned(t.to_contiguous().as_slice::<f32>().map(<[f32]>::to_vec).unwrap_or_default()),
-    }
-}
-
-fn tensor(v: Vec<f32>, shape: Shape) -> FlexTensor {
-    FlexTensor::from_data(TensorData::new(v, shape))
-}
-
-/// A flex f32 tensor: `Ok(autodiff)` or `Err(plain)`; `None` for anything else.
-enum Flexed {
-    Tracked(FloatTensor<Ad>),
-    Plain(FlexTensor),
-}
-
-fn flexed<const D: usize>(x: &Tensor<D>) -> Option<Flexed> {
-    if x.dtype() != DType::F32 {
-        return None;
-    }
-    if let Ok(t) = x.clone().try_into_primitive::<Ad>() {
-        return Some(Flexed::Tracked(t));
-    }
-    x.clone().try_into_primitive::<Flex>().ok().map(Flexed::Plain)
-}
+pub(crate) const ELEMS_PER_TASK: usize = 1 << 15;
 
 fn from_flex<const D: usize>(t: FlexTensor) -> Tensor<D> {
-    Tensor::from_primitive::<Flex>(t)
-}
-
-fn from_ad<const D: usize>(t: FloatTensor<Ad>) -> Tensor<D> {
-    Tensor::from_primitive::<Ad>(t)
+    crate::flex_tensor::tensor(t)
 }
 
 /// `a ⊙ b` elementwise, on every core.
@@ -115,10 +79,7 @@ pub(crate) fn gelu<const D: usize>(x: Tensor<D>) -> Result<Tensor<D>, Tensor<D>>
                 Ok(t) => t,
                 Err(e) => unreachable!("`flexed` found a flex tensor: {e:?}"),
             };
-            let n = t.layout().shape().num_elements();
-            if t.layout().contiguous_offsets() != Some((0, n)) || t.bytes().len() != n * 4 {
-                t = t.to_contiguous();
-            }
+            t = contiguous_primitive(t);
             t.storage_mut::<f32>().par_chunks_mut(ELEMS_PER_TASK).for_each(gelu_in_place);
             from_flex(t)
         }
