@@ -5,6 +5,7 @@ mod args;
 mod config;
 mod curves;
 mod eval;
+mod malloc;
 mod model_dir;
 mod predict;
 mod task;
@@ -13,6 +14,7 @@ mod train;
 use clap::Parser;
 
 fn main() {
+    malloc::tune();
     let argv = config::expand(std::env::args_os().collect()).unwrap_or_else(|e| fail(e));
     let cli = args::Cli::parse_from(argv);
     tracing_subscriber::fmt()

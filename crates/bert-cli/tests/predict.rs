@@ -145,3 +145,43 @@ fn minilm_directory_matches_transformers() {
         assert_close(e["text"].as_str().unwrap(), &f32s(&g["logits"]), &f32s(&e["logits"]), 1e-4);
     }
 }
+
+/// `--padded` (HF's layout) and the default padding-free run give the same logits; so do
+/// glibc's default malloc (`BERT_MALLOC=system`) and the tuned one `bert-cli` re-executes
+/// itself with, whose run must keep the arguments and the exit status.
+#[test]
+fn padded_padding_free_and_malloc_settings_agree() {
+    let dir = fixtures().join("tiny").join("single_label_classification");
+    let tmp = tempfile::tempdir().unwrap();
+    let input = dir.join("predict_input.jsonl");
+    let run = |name: &str, extra: &[&str], system_malloc: bool| {
+        let out = tmp.path().join(name);
+        let mut args = vec!["predict", "--model", dir.to_str().unwrap(), "--input", input.to_str().unwrap()];
+        args.extend(["--output", out.to_str().unwrap(), "--batch-size", "3"]);
+        args.extend_from_slice(extra);
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_bert-cli"));
+        cmd.args(&args);
+        if system_malloc {
+            cmd.env("BERT_MALLOC", "system");
+        }
+        let o = cmd.output().unwrap();
+        assert!(o.status.success(), "{name}: {}", String::from_utf8_lossy(&o.stderr));
+        jsonl(&out)
+    };
+    let free = run("free.jsonl", &[], false);
+    let padded = run("padded.jsonl", &["--padded"], false);
+    let system = run("system.jsonl", &[], true);
+    assert!(free.len() > 3, "the input must make several batches");
+    assert_eq!(free.len(), padded.len());
+    for (i, ((f, p), s)) in free.iter().zip(&padded).zip(&system).enumerate() {
+        assert_close(&format!("row {i}: padding-free vs padded"), &f32s(&f["logits"]), &f32s(&p["logits"]), 1e-5);
+        assert_eq!(f["logits"], s["logits"], "row {i}: the allocator changed a result");
+    }
+    // A failure keeps its status and message through the re-execution.
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_bert-cli"))
+        .args(["predict", "--model", dir.to_str().unwrap(), "--input", "/nonexistent.jsonl", "--output", "/tmp/x.jsonl"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("/nonexistent.jsonl"), "{}", String::from_utf8_lossy(&o.stderr));
+}
