@@ -11,9 +11,10 @@
 //! (unsafe FFI, which this workspace forbids), so `bert-cli` re-executes itself once with
 //! them added. `BERT_MALLOC=system` keeps glibc's defaults.
 
-/// glibc's maximum mmap threshold on 64-bit targets (`DEFAULT_MMAP_THRESHOLD_MAX`), and a trim
-/// threshold no heap reaches.
-const TUNABLES: &str = "glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=18446744073709551615";
+/// glibc's maximum mmap threshold on 64-bit targets (`DEFAULT_MMAP_THRESHOLD_MAX`; larger
+/// values are refused), and a trim threshold (1 TiB) no heap reaches (glibc drops a tunable
+/// whose value it cannot parse, `SIZE_MAX` among them).
+const TUNABLES: &str = "glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=1099511627776";
 /// Set in the re-executed process, so it happens once.
 const DONE: &str = "BERT_MALLOC_TUNED";
 
