@@ -164,3 +164,29 @@ fn pytorch_model_bin_loads_and_corrupt_bin_is_an_error() {
     let msg = load(dir.path()).unwrap_err().to_string();
     assert!(msg.contains("pytorch_model.bin"), "{msg}");
 }
+
+/// A sharded checkpoint's index may only name files of its own directory: a shard at
+/// `../` (a valid weights file, so only the path can be the reason) is refused with the
+/// index file and the shard named; the same shard inside the directory loads.
+#[test]
+fn sharded_index_cannot_leave_its_directory() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("model");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::copy(tiny().join("config.json"), dir.join("config.json")).unwrap();
+    let keys: Vec<String> = tensors().into_keys().collect();
+    let index = |shard: &str| {
+        let map: serde_json::Map<String, serde_json::Value> = keys.iter().map(|k| (k.clone(), shard.into())).collect();
+        serde_json::json!({ "metadata": {}, "weight_map": map }).to_string()
+    };
+    for outside in ["../outside.safetensors", "/etc/passwd"] {
+        std::fs::copy(tiny().join("model.safetensors"), root.path().join("outside.safetensors")).unwrap();
+        std::fs::write(dir.join("model.safetensors.index.json"), index(outside)).unwrap();
+        let err = load(&dir).err().expect("a shard outside the directory must be refused").to_string();
+        assert!(err.contains("model.safetensors.index.json") && err.contains(outside), "{err}");
+    }
+    std::fs::copy(tiny().join("model.safetensors"), dir.join("model-00001-of-00001.safetensors")).unwrap();
+    std::fs::write(dir.join("model.safetensors.index.json"), index("model-00001-of-00001.safetensors")).unwrap();
+    let model = load(&dir).unwrap();
+    assert_close("logits", &values(model.forward(input())), &reference_logits(), 1e-5);
+}

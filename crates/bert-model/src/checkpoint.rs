@@ -135,6 +135,14 @@ impl Checkpoint {
         let dir = index.parent().unwrap_or(Path::new("."));
         let mut all: Option<Checkpoint> = None;
         for shard in shards {
+            // A shard is a file of the checkpoint's own directory: an index must not point
+            // elsewhere (`../`, an absolute path), as huggingface_hub refuses too.
+            let inside = !shard.is_empty()
+                && !Path::new(shard).is_absolute()
+                && shard.split(['/', '\\']).all(|c| !c.is_empty() && c != "." && c != "..");
+            if !inside {
+                return Err(bad(format!("`weight_map` names the shard `{shard}`, which is not a file of this directory")));
+            }
             let ckpt = Self::from_safetensors(dir.join(shard))?;
             match &mut all {
                 Some(a) => a.extend(ckpt),
