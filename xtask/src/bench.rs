@@ -12,7 +12,7 @@
 //!   examples/s of the training loop (ours: `train_results.json`; theirs: `finetune_hf.py`),
 //!   twice: with HF's default shuffled batches, and length-grouped on both sides (ours
 //!   `--group-by-length`, theirs HF's `group_by_length=True` through
-//!   `scripts/with_group_by_length.py`); `--full` adds the full epoch with its dev accuracy;
+//!   `scripts/with_training_args.py group_by_length=true`); `--full` adds the full epoch with its dev accuracy;
 //! - peak RSS of each process (GNU time's `%M`).
 //!
 //! Every result names the CPU and the SIMD level its GEMMs ran at (flex's `gemm` kernels are
@@ -189,7 +189,7 @@ fn ort_ready(s: &Setup) -> Result<bool> {
 fn python_cmd(s: &Setup, script: &str, group_by_length: bool) -> Command {
     let mut c = Command::new(&s.python);
     if group_by_length && script == "finetune_hf.py" {
-        c.arg(s.root.join("scripts/with_group_by_length.py"));
+        c.arg(s.root.join("scripts/with_training_args.py")).args(["group_by_length=true", "--"]);
     }
     c.arg(s.harness.join(script))
         .arg("--model-dir")

@@ -11,7 +11,7 @@
 //!    optimizer; every kernel against burn's plain ops) on `tch-cuda:0` and on wgpu over the GPU's Vulkan driver.
 //! 4. The bench against PyTorch CUDA: prediction of the 981 dev sentences (batch 32 and 64;
 //!    `scripts/gpu_predict.py`) and training 2,048 examples (`finetune_hf.py` through
-//!    `scripts/on_cuda.py`), ours on `tch-cuda:0` and wgpu; JSON in
+//!    `scripts/with_training_args.py use_cpu=false`), ours on `tch-cuda:0` and wgpu; JSON in
 //!    `bench-results/gpu-<time>.json`, a table on stdout.
 //!
 //! Without a GPU (`nvidia-smi` missing or listing none) it says so and exits 0, or 1 with
@@ -189,7 +189,7 @@ fn gpu_bench(root: &Path, python: &Path, target: &Path, lib_path: &std::ffi::OsS
     for round in 0..rounds {
         let out = setup.work.join("gpu-finetune.json");
         let mut c = Command::new(python);
-        c.arg(root.join("scripts/on_cuda.py")).arg(setup.harness.join("finetune_hf.py"));
+        c.arg(root.join("scripts/with_training_args.py")).args(["use_cpu=false", "--"]).arg(setup.harness.join("finetune_hf.py"));
         c.arg("--model-dir").arg(&setup.minilm).arg("--data").arg(&setup.tsv).env("HF_HUB_OFFLINE", "1");
         c.args(["--train-limit", "2048", "--eval-limit", "64", "--epochs", "1", "--lr", "5e-5", "--batch-size", "32"]).arg("--out").arg(&out);
         run_measured(c, &format!("PyTorch CUDA train 2048 examples (round {})", round + 1))?;

@@ -8,7 +8,7 @@ use burn::tensor::Tensor;
 use crate::tch_tensor::{is_cpu_f32, primitive, tensor, writable};
 
 /// An f32 libtorch CPU gradient. On CUDA the per-gradient norms read back here would each
-/// wait for the device; there `clip.rs` keeps its device-side path, as torch does.
+/// wait for the device; there `bert_train::clip` keeps its device-side path, as torch does.
 pub(crate) fn applies<const D: usize>(g: &Tensor<D>) -> bool {
     is_cpu_f32(g)
 }
