@@ -122,6 +122,15 @@ fn bad_configs_are_errors_naming_the_field() {
         ("gelu_wobbly", Box::new(|c| c["hidden_act"] = "gelu_wobbly".into())),
         ("num_attention_heads", Box::new(|c| c["num_attention_heads"] = 5.into())),
         ("config.json", Box::new(|c| *c = serde_json::Value::String("not an object".into()))),
+        // Issue 14: every size bounded before anything is allocated, eps usable, labels sane.
+        ("`vocab_size` is 1000000000000", Box::new(|c| c["vocab_size"] = 1_000_000_000_000u64.into())),
+        ("parameters", Box::new(|c| { c["num_hidden_layers"] = 1000.into(); c["hidden_size"] = 8192.into(); c["num_attention_heads"] = 8.into(); })),
+        ("`max_position_embeddings` is", Box::new(|c| c["max_position_embeddings"] = (1u64 << 40).into())),
+        ("`layer_norm_eps`", Box::new(|c| c["layer_norm_eps"] = 0.0.into())),
+        ("`layer_norm_eps`", Box::new(|c| c["layer_norm_eps"] = (-1e-12).into())),
+        ("`num_labels` is 5", Box::new(|c| c["num_labels"] = 5.into())),
+        ("ids must be 0..3", Box::new(|c| { c["id2label"].as_object_mut().unwrap().remove("1"); c["id2label"]["7"] = "x".into(); })),
+        ("regression has one output", Box::new(|c| c["problem_type"] = "regression".into())),
     ];
     for (needle, edit) in cases {
         let dir = tempfile::tempdir().unwrap();

@@ -254,9 +254,8 @@ impl Hub {
         std::fs::create_dir_all(dir).map_err(|source| Error::Io { path: dir.to_path_buf(), source })?;
         // One downloader per blob across processes; the lock goes with the handle.
         let lock_path = blob.with_extension("lock");
-        let _lock = std::fs::File::create(&lock_path)
-            .and_then(|f| f.lock().map(|()| f))
-            .map_err(|source| Error::Io { path: lock_path.clone(), source })?;
+        let _lock = bert_fs::open_lock_file(&lock_path)?;
+        _lock.lock().map_err(|source| Error::Io { path: lock_path.clone(), source })?;
         if blob.is_file() {
             return Ok(());
         }
@@ -347,13 +346,10 @@ fn origin(url: &str) -> &str {
 }
 
 fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
-    let io = |source| Error::Io { path: path.to_path_buf(), source };
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(io)?;
+        std::fs::create_dir_all(dir).map_err(|source| Error::Io { path: dir.to_path_buf(), source })?;
     }
-    let tmp = PathBuf::from(format!("{}.tmp{}", path.display(), std::process::id()));
-    std::fs::File::create(&tmp).and_then(|mut f| f.write_all(bytes).and_then(|()| f.sync_all())).map_err(io)?;
-    std::fs::rename(&tmp, path).map_err(io)
+    Ok(bert_fs::write_atomic(path, bytes)?)
 }
 
 /// The snapshot entry: a relative symlink to the blob (as huggingface_hub makes), or a copy

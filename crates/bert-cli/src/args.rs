@@ -57,7 +57,7 @@ pub struct PredictArgs {
     /// Where to write the JSONL results (replaced atomically).
     #[arg(long)]
     pub output: PathBuf,
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = 32, value_parser = at_least_one)]
     pub batch_size: usize,
     /// Longest tokenized input, special tokens included; longer ones are truncated.
     /// Default: 128, or the model's max_position_embeddings when that is smaller.
@@ -94,12 +94,14 @@ pub struct EvalArgs {
     #[arg(long, default_value = "label")]
     pub label_column: String,
     /// For a multi-label model: the separator of the labels in one CSV/TSV cell.
-    #[arg(long)]
+    #[arg(long, value_parser = non_empty)]
     pub label_delimiter: Option<String>,
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = 64, value_parser = at_least_one)]
     pub batch_size: usize,
-    #[arg(long, default_value_t = 128)]
-    pub max_length: usize,
+    /// Longest tokenized input, special tokens included. Default: 128, or the model's
+    /// max_position_embeddings when that is smaller.
+    #[arg(long)]
+    pub max_length: Option<usize>,
     /// Also write the results as JSON (HF `eval_results.json` keys), atomically.
     #[arg(long)]
     pub output: Option<PathBuf>,
@@ -148,7 +150,7 @@ pub struct TrainArgs {
     #[arg(long)]
     pub problem_type: Option<bert_data::LabelKind>,
     /// Multi-label data in CSV/TSV: the separator of the labels in one cell (`a|b`).
-    #[arg(long)]
+    #[arg(long, value_parser = non_empty)]
     pub label_delimiter: Option<String>,
     /// Replace the model's classification head when it was trained for another number of
     /// labels (HF `ignore_mismatched_sizes=True`); without it that is an error.
@@ -160,39 +162,42 @@ pub struct TrainArgs {
     /// Where the fine-tuned model (HF format) and the results go.
     #[arg(long, default_value = "runs/bert-classifier")]
     pub output_dir: PathBuf,
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 1.0, value_parser = positive)]
     pub epochs: f64,
     /// Stop after this many optimizer steps (overrides --epochs).
     #[arg(long, default_value_t = 0)]
     pub max_steps: usize,
-    #[arg(long, default_value_t = 5e-5)]
+    #[arg(long, default_value_t = 5e-5, value_parser = non_negative)]
     pub learning_rate: f64,
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = 32, value_parser = at_least_one)]
     pub batch_size: usize,
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = 64, value_parser = at_least_one)]
     pub eval_batch_size: usize,
-    #[arg(long, default_value_t = 0.01)]
+    #[arg(long, default_value_t = 0.01, value_parser = non_negative)]
     pub weight_decay: f64,
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.0, value_parser = fraction)]
     pub warmup_ratio: f64,
     #[arg(long, default_value_t = 0)]
     pub warmup_steps: usize,
     #[arg(long, default_value = "linear", value_parser = ["linear", "cosine", "constant", "constant_with_warmup"])]
     pub lr_scheduler_type: String,
-    #[arg(long, default_value_t = 1.0)]
+    /// Clip the global gradient norm to this (0: no clipping).
+    #[arg(long, default_value_t = 1.0, value_parser = non_negative)]
     pub max_grad_norm: f64,
-    #[arg(long, default_value_t = 128)]
-    pub max_length: usize,
+    /// Longest tokenized input, special tokens included. Default: 128, or the model's
+    /// max_position_embeddings when that is smaller.
+    #[arg(long)]
+    pub max_length: Option<usize>,
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
     #[arg(long, default_value = "epoch", value_parser = ["no", "steps", "epoch"])]
     pub eval_strategy: String,
-    #[arg(long, default_value_t = 500)]
+    #[arg(long, default_value_t = 500, value_parser = at_least_one)]
     pub eval_steps: usize,
     #[arg(long, default_value_t = 50)]
     pub logging_steps: usize,
     /// Micro-batches whose gradients are averaged into one optimizer step.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = at_least_one)]
     pub gradient_accumulation_steps: usize,
     /// Batches of similar lengths (HF group_by_length): less padding, faster epochs.
     #[arg(long)]
@@ -204,10 +209,10 @@ pub struct TrainArgs {
     #[arg(long, default_value = "steps", value_parser = ["no", "steps", "epoch"])]
     pub save_strategy: String,
     /// With --save-strategy steps: every N steps, and at the last step.
-    #[arg(long, default_value_t = 500)]
+    #[arg(long, default_value_t = 500, value_parser = at_least_one)]
     pub save_steps: usize,
     /// Keep only the N most recent checkpoints (and the best one).
-    #[arg(long)]
+    #[arg(long, value_parser = at_least_one)]
     pub save_total_limit: Option<usize>,
     /// Save the best evaluation's model instead of the last (needs matching save and eval
     /// strategies, as in HF).
@@ -221,9 +226,9 @@ pub struct TrainArgs {
     #[arg(long)]
     pub greater_is_better: Option<bool>,
     /// Stop after this many evaluations without improvement of the metric.
-    #[arg(long)]
+    #[arg(long, value_parser = at_least_one)]
     pub early_stopping_patience: Option<usize>,
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.0, value_parser = non_negative)]
     pub early_stopping_threshold: f64,
     /// Continue an interrupted run: from the given checkpoint directory, or (no value) from
     /// the last checkpoint in --output-dir.
@@ -251,4 +256,45 @@ fn parse_test_size(s: &str) -> Result<bert_data::TestSize, String> {
         Ok(f) if f > 0.0 && f < 1.0 => Ok(bert_data::TestSize::Fraction(f)),
         _ => Err(format!("`{s}` is neither a fraction in (0, 1) nor a count")),
     }
+}
+
+// Numeric options are checked as they are parsed, so a bad value is refused before any work
+// and, from a `--config` file, with the file named (config.rs parses each entry alone).
+// HF's TrainingArguments takes any float; a NaN or negative rate would train a model of NaN.
+
+/// A finite number >= 0.
+fn non_negative(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
+        _ => Err(format!("`{s}` is not a finite number >= 0")),
+    }
+}
+
+/// A finite number > 0.
+fn positive(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        _ => Err(format!("`{s}` is not a finite number > 0")),
+    }
+}
+
+/// A number in [0, 1].
+fn fraction(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if (0.0..=1.0).contains(&v) => Ok(v),
+        _ => Err(format!("`{s}` is not a number in [0, 1]")),
+    }
+}
+
+/// A whole number >= 1.
+fn at_least_one(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!("`{s}` is not a whole number >= 1")),
+    }
+}
+
+/// A string that is not empty (a label delimiter `''` would split every character).
+fn non_empty(s: &str) -> Result<String, String> {
+    if s.is_empty() { Err("an empty string is not a delimiter".into()) } else { Ok(s.to_string()) }
 }

@@ -57,10 +57,27 @@ fn flags_from_file(path: &Path) -> Result<Vec<OsString>> {
             (toml::Value::Boolean(b), true) => b.to_string(),
             (v, _) => bail!("config file {}: `{key}` = {v} is not a valid value for --{long}", path.display()),
         };
-        flags.push(format!("--{long}").into());
-        flags.push(text.into());
+        // `--flag=value`: a value that starts with `-` (a negative number, a string like
+        // `--overwrite-output-dir`) stays this flag's value and can never become a flag.
+        let flag = format!("--{long}={text}");
+        check_alone(train, &flag).map_err(|e| anyhow::anyhow!("config file {}: `{key}`: {e}", path.display()))?;
+        flags.push(flag.into());
     }
     Ok(flags)
+}
+
+/// Parses one flag alone, so that a value clap refuses (out of range, not a number, not
+/// one of the choices) is reported as the config file's, not the command line's.
+fn check_alone(train: &clap::Command, flag: &str) -> std::result::Result<(), String> {
+    use clap::error::ErrorKind;
+    match train.clone().try_get_matches_from(["train", flag]) {
+        Err(e) if matches!(e.kind(), ErrorKind::InvalidValue | ErrorKind::ValueValidation | ErrorKind::InvalidUtf8) => {
+            let text = e.to_string();
+            let first = text.lines().next().unwrap_or_default();
+            Err(first.trim_start_matches("error: ").to_string())
+        }
+        _ => Ok(()),
+    }
 }
 
 #[cfg(test)]
@@ -91,11 +108,36 @@ mod tests {
     fn unknown_keys_and_bad_values_name_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("bad.toml");
-        for (body, needle) in [("lerning_rate = 1\n", "`lerning_rate` is not"), ("epochs = [1]\n", "not a valid value"), ("epochs = \n", "bad.toml")] {
+        for (body, needle) in [
+            ("lerning_rate = 1\n", "`lerning_rate` is not"),
+            ("epochs = [1]\n", "not a valid value"),
+            ("epochs = \n", "bad.toml"),
+            ("learning_rate = -1e-5\n", "`learning_rate`: invalid value '-0.00001'"),
+            ("weight_decay = nan\n", "`weight_decay`: invalid value 'NaN'"),
+            ("max_grad_norm = inf\n", "`max_grad_norm`: invalid value 'inf'"),
+            ("epochs = 0\n", "`epochs`: invalid value '0'"),
+            ("warmup_ratio = 1.5\n", "`warmup_ratio`"),
+            ("batch_size = 0\n", "`batch_size`"),
+            ("seed = -1\n", "`seed`"),
+            ("eval_strategy = \"sometimes\"\n", "`eval_strategy`"),
+            ("label_delimiter = \"\"\n", "`label_delimiter`"),
+        ] {
             std::fs::write(&path, body).unwrap();
             let e = expand(argv(&["bert-cli", "train", "--config", path.to_str().unwrap()])).unwrap_err();
             let msg = format!("{e:#}");
-            assert!(msg.contains(needle) && msg.contains("bad.toml"), "{msg}");
+            assert!(msg.contains(needle) && msg.contains("bad.toml"), "{body:?}: {msg}");
         }
+    }
+
+    #[test]
+    fn values_that_look_like_flags_stay_values() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("run.toml");
+        std::fs::write(&path, "model = \"--overwrite-output-dir\"\noutput_dir = \"-o\"\n").unwrap();
+        let full = expand(argv(&["bert-cli", "train", "--config", path.to_str().unwrap()])).unwrap();
+        let crate::args::Command::Train(t) = Cli::parse_from(full).command else { panic!("not train") };
+        assert_eq!(t.model, "--overwrite-output-dir");
+        assert!(!t.overwrite_output_dir, "a string value never becomes a flag");
+        assert_eq!(t.output_dir, std::path::PathBuf::from("-o"));
     }
 }

@@ -4,7 +4,7 @@
 use anyhow::{Result, bail};
 use bert_data::{Columns, Encoder, LabelKind, LabelMap, LabelOptions, open_rows};
 use bert_model::ProblemType;
-use bert_model::export::write_atomic;
+use bert_fs::write_atomic;
 use bert_train::{EvalMetrics, Trainer, TrainingArgs};
 use serde_json::json;
 
@@ -13,15 +13,10 @@ use crate::model_dir;
 use crate::task::{BertTask, TextSet};
 
 pub fn run(args: EvalArgs) -> Result<()> {
-    if args.batch_size == 0 {
-        bail!("--batch-size must be at least 1");
-    }
     let device = model_dir::device(args.backend.backend.as_deref())?;
     let dir = model_dir::resolve(&args.model)?;
-    let (config, tokenizer, model) = model_dir::load(&dir, &device)?;
-    if args.max_length < 3 || args.max_length > config.max_position_embeddings {
-        bail!("--max-length must be between 3 and the model's max_position_embeddings ({})", config.max_position_embeddings);
-    }
+    let (config, tokenizer) = model_dir::open(&dir)?;
+    let max_length = model_dir::max_length(args.max_length, &config, None)?;
     let cols = Columns {
         text: args.columns.text_column.clone(),
         text_pair: args.columns.text_pair_column.clone(),
@@ -32,7 +27,9 @@ pub fn run(args: EvalArgs) -> Result<()> {
     // The model's own labels and problem type decide how the file's labels read.
     let map = LabelMap::new(label_kind(config.problem_type()), config.labels());
     let opts = LabelOptions { kind: Some(map.kind), delimiter: args.label_delimiter.clone() };
-    let data = Encoder::new(&tokenizer, args.max_length)?.labelled(&args.file, open_rows(&args.file, &cols)?, &map, &opts)?;
+    let data = Encoder::new(&tokenizer, max_length)?.labelled(&args.file, open_rows(&args.file, &cols)?, &map, &opts)?;
+    model_dir::check_pairs(&args.file, &data, &config)?;
+    let model = model_dir::weights(&dir, &config, &device)?;
     if data.is_empty() {
         bail!("{}: no examples", args.file.display());
     }
@@ -42,7 +39,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
         ..TrainingArgs::default()
     };
     let trainer = Trainer::new(targs, device, map.num_labels())?;
-    let (m, loss) = trainer.evaluate(&BertTask { model, tokenizer_dir: None, execution: args.backend.execution() }, &TextSet(data));
+    let (m, loss) = trainer.evaluate(&BertTask { model, tokenizer: None, execution: args.backend.execution() }, &TextSet(data));
     let mut results = eval_json(&m, Some(loss), &map.names);
     results["eval_samples"] = json!(n);
     eprintln!("{n} examples: {}, loss {loss:.4}", summary(&m, &map.names));

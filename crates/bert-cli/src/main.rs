@@ -7,6 +7,7 @@ mod curves;
 mod eval;
 mod malloc;
 mod model_dir;
+mod output_dir;
 mod predict;
 mod task;
 mod train;

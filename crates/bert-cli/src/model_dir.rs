@@ -49,18 +49,56 @@ pub fn device(backend: Option<&str>) -> Result<Device> {
     backend.device().map_err(anyhow::Error::msg)
 }
 
-/// The config, tokenizer and classifier of an HF directory, checked against each other.
-pub fn load(dir: &Path, device: &Device) -> Result<(BertConfig, BertTokenizer, BertForSequenceClassification)> {
+/// The config and tokenizer of an HF directory, validated once, against each other: every
+/// id the tokenizer can produce must have a row in the embedding (`vocab_size`), so no input
+/// can index past it later.
+pub fn open(dir: &Path) -> Result<(BertConfig, BertTokenizer)> {
     let config = BertConfig::from_file(dir.join("config.json"))?;
     let tokenizer = BertTokenizer::from_dir(dir)?;
     if tokenizer.vocab_size() > config.vocab_size {
         bail!(
-            "{}: the tokenizer has {} tokens but config.json's vocab_size is {}",
+            "{}: the tokenizer has {} tokens but config.json's `vocab_size` is {}",
             dir.display(),
             tokenizer.vocab_size(),
             config.vocab_size
         );
     }
-    let model = BertForSequenceClassification::from_pretrained_with_config(dir, &config, device)?;
-    Ok((config, tokenizer, model))
+    Ok((config, tokenizer))
+}
+
+/// The classifier of a directory [`open`] checked.
+pub fn weights(dir: &Path, config: &BertConfig, device: &Device) -> Result<BertForSequenceClassification> {
+    Ok(BertForSequenceClassification::from_pretrained_with_config(dir, config, device)?)
+}
+
+/// `--max-length`, checked against the model: a batch (padded up to a multiple of
+/// `pad_to_multiple_of`, if set) must fit `max_position_embeddings`. Default: 128, or the
+/// longest that fits a smaller model.
+pub fn max_length(flag: Option<usize>, config: &BertConfig, pad_to_multiple_of: Option<usize>) -> Result<usize> {
+    let max_pos = config.max_position_embeddings;
+    let multiple = pad_to_multiple_of.unwrap_or(1).max(1);
+    let padded = |n: usize| n.div_ceil(multiple).saturating_mul(multiple);
+    let fits = |n: usize| padded(n) <= max_pos;
+    let n = match flag {
+        Some(n) => n,
+        None => (3..=128.min(max_pos)).rev().find(|&n| fits(n)).unwrap_or(128.min(max_pos)),
+    };
+    if n < 3 || !fits(n) {
+        let with = if multiple > 1 { format!(" (padded to a multiple of {multiple}: {})", padded(n)) } else { String::new() };
+        bail!("--max-length {n}{with} must be between 3 and the model's max_position_embeddings ({max_pos})");
+    }
+    Ok(n)
+}
+
+/// Text pairs need a second token type (`type_vocab_size >= 2`); a model with one would
+/// index past its token-type embedding.
+pub fn check_pairs(file: &Path, data: &bert_data::Encoded, config: &BertConfig) -> Result<()> {
+    if config.type_vocab_size < 2 && data.has_pairs() {
+        bail!(
+            "{}: the rows are text pairs, but the model's config.json has type_vocab_size {} (pairs need 2)",
+            file.display(),
+            config.type_vocab_size
+        );
+    }
+    Ok(())
 }

@@ -2,7 +2,9 @@
 
 use anyhow::{Result, bail};
 use bert_data::{Columns, Encoder, open_rows};
-use bert_model::export::write_atomic;
+use std::io::Write;
+
+use bert_fs::AtomicFile;
 use bert_model::{BertInput, ProblemType};
 use serde_json::json;
 
@@ -10,28 +12,30 @@ use crate::args::PredictArgs;
 use crate::model_dir;
 
 pub fn run(args: PredictArgs) -> Result<()> {
-    if args.batch_size == 0 {
-        bail!("--batch-size must be at least 1");
+    if bert_fs::same_file(&args.input, &args.output) {
+        bail!("--output {} is the --input file: writing it would destroy the input", args.output.display());
     }
+    // Created now, so an output that cannot be written fails before the work; it replaces
+    // the path only when complete.
+    let mut out = AtomicFile::create(&args.output)?;
     let device = model_dir::device(args.backend.backend.as_deref())?;
     let dir = model_dir::resolve(&args.model)?;
-    let (config, tokenizer, model) = model_dir::load(&dir, &device)?;
-    let max_length = args.max_length.unwrap_or(128.min(config.max_position_embeddings));
-    if max_length < 3 || max_length > config.max_position_embeddings {
-        bail!(
-            "--max-length must be between 3 and the model's max_position_embeddings ({})",
-            config.max_position_embeddings
-        );
-    }
+    let (config, tokenizer) = model_dir::open(&dir)?;
+    let max_length = model_dir::max_length(args.max_length, &config, None)?;
     let cols = Columns {
         text: args.columns.text_column.clone(),
         text_pair: args.columns.text_pair_column.clone(),
         ..Columns::default()
     };
     let rows = open_rows(&args.input, &cols)?;
-    // Timed from here: reading, tokenization and forward passes, not loading the model.
+    // Timed: reading, tokenization and forward passes, not loading the model.
     let started = std::time::Instant::now();
     let data = Encoder::new(&tokenizer, max_length)?.unlabelled(&args.input, rows)?;
+    model_dir::check_pairs(&args.input, &data, &config)?;
+    // The weights last: the cheap checks above fail first.
+    let loading = std::time::Instant::now();
+    let model = model_dir::weights(&dir, &config, &device)?;
+    let load_s = loading.elapsed();
 
     // Batches of similar length waste less compute on padding; padding never changes a
     // row's logits (tested to 1e-5), so the order of batching is free.
@@ -53,8 +57,15 @@ pub fn run(args: PredictArgs) -> Result<()> {
     }
 
     let labels = config.labels();
-    let mut body = Vec::new();
-    for l in &logits {
+    for (i, l) in logits.iter().enumerate() {
+        // Broken weights give NaN logits; a label argmax'd from them would look real.
+        if let Some(bad) = l.iter().find(|v| !v.is_finite()) {
+            bail!(
+                "{} row {}: the model gave a non-finite logit ({bad}); its weights are broken, nothing was written",
+                args.input.display(),
+                i + 1
+            );
+        }
         let row = match config.problem_type() {
             ProblemType::SingleLabelClassification => {
                 let probs = softmax(l);
@@ -68,11 +79,11 @@ pub fn run(args: PredictArgs) -> Result<()> {
             }
             ProblemType::Regression => json!({"value": l[0], "logits": l}),
         };
-        serde_json::to_writer(&mut body, &row)?;
-        body.push(b'\n');
+        serde_json::to_writer(&mut out, &row)?;
+        out.write_all(b"\n")?;
     }
-    let secs = started.elapsed().as_secs_f64();
-    write_atomic(&args.output, &body)?;
+    let secs = (started.elapsed() - load_s).as_secs_f64();
+    out.commit()?;
     eprintln!(
         "predicted {} rows in {secs:.2}s ({:.1} examples/s, model load excluded); wrote {}",
         data.len(),

@@ -1,9 +1,12 @@
 //! The glue between BERT and the generic trainer: a tokenized dataset's batches as model
 //! input, and the classifier step.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
+
+use anyhow::Context;
 
 use bert_model::{BertForSequenceClassification, BertInput, Execution, Labels};
+use bert_tokenizer::BertTokenizer;
 use bert_data::BatchTargets;
 use bert_train::{Classifier, Dataset, StepOutput, Target};
 use burn::module::Module;
@@ -13,9 +16,9 @@ use burn::tensor::{Device, Int, Tensor};
 #[derive(Module, Debug)]
 pub struct BertTask {
     pub model: BertForSequenceClassification,
-    /// Where the tokenizer files come from, copied into every checkpoint and export.
+    /// The tokenizer written into every checkpoint and export.
     #[module(skip)]
-    pub tokenizer_dir: Option<PathBuf>,
+    pub tokenizer: Option<TokenizerFiles>,
     /// Padding-free (the default) or HF's padded layout (`--padded`).
     #[module(skip)]
     pub execution: Execution,
@@ -24,17 +27,44 @@ pub struct BertTask {
 /// The tokenizer files an HF directory may hold (`save_pretrained` of a fast BERT tokenizer).
 pub const TOKENIZER_FILES: [&str; 4] = ["tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json"];
 
-/// Copies the tokenizer files of `from` that exist into `to`, each atomically.
-pub fn copy_tokenizer(from: &Path, to: &Path) -> anyhow::Result<()> {
-    use anyhow::Context;
-    for f in TOKENIZER_FILES {
-        let src = from.join(f);
-        if src.is_file() {
-            let bytes = std::fs::read(&src).with_context(|| format!("cannot read {}", src.display()))?;
-            bert_model::export::write_atomic(&to.join(f), &bytes)?;
+/// The run's tokenizer as written into every checkpoint and the final model, read once when
+/// the run starts: the model directory's tokenizer files, and a `tokenizer.json` serialised
+/// from the loaded tokenizer when the directory has none (as `BertTokenizerFast` writes one).
+/// So the saved directory always tokenizes as the run did, whatever was there before.
+#[derive(Debug, Clone)]
+pub struct TokenizerFiles(Vec<(&'static str, Vec<u8>)>);
+
+impl TokenizerFiles {
+    pub fn read(dir: &Path, tokenizer: &BertTokenizer) -> anyhow::Result<Self> {
+        let mut files = Vec::new();
+        for name in TOKENIZER_FILES {
+            let src = dir.join(name);
+            if src.is_file() {
+                files.push((name, std::fs::read(&src).with_context(|| format!("cannot read {}", src.display()))?));
+            }
         }
+        if !files.iter().any(|(n, _)| *n == "tokenizer.json") {
+            let json = tokenizer.inner().to_string(false).map_err(|e| anyhow::anyhow!("cannot serialise the tokenizer of {}: {e}", dir.display()))?;
+            files.push(("tokenizer.json", json.into_bytes()));
+        }
+        Ok(Self(files))
     }
-    Ok(())
+
+    /// Writes the files into `to`, each atomically, and removes the tokenizer files of an
+    /// earlier model there that this tokenizer does not have (a stale `vocab.txt` or
+    /// `tokenizer_config.json` would change how transformers loads it).
+    pub fn write(&self, to: &Path) -> anyhow::Result<()> {
+        for (name, bytes) in &self.0 {
+            bert_fs::write_atomic(&to.join(name), bytes)?;
+        }
+        for name in TOKENIZER_FILES {
+            let stale = to.join(name);
+            if !self.0.iter().any(|(n, _)| *n == name) && std::fs::symlink_metadata(&stale).is_ok() {
+                std::fs::remove_file(&stale).with_context(|| format!("cannot remove the stale {}", stale.display()))?;
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Classifier for BertTask {
@@ -52,8 +82,8 @@ impl Classifier for BertTask {
     /// `predict`, `eval` and transformers load it directly.
     fn export(&self, dir: &Path) -> Result<(), String> {
         self.model.save_pretrained(dir).map_err(|e| e.to_string())?;
-        match &self.tokenizer_dir {
-            Some(from) => copy_tokenizer(from, dir).map_err(|e| format!("{e:#}")),
+        match &self.tokenizer {
+            Some(files) => files.write(dir).map_err(|e| format!("{e:#}")),
             None => Ok(()),
         }
     }
@@ -92,6 +122,10 @@ impl Dataset for TextSet {
 
     fn length(&self, i: usize) -> usize {
         self.0.length(i)
+    }
+
+    fn fingerprint(&self) -> Option<u64> {
+        Some(self.0.fingerprint())
     }
 
     fn batch(&self, indices: &[usize], device: &Device) -> Self::Batch {

@@ -6,28 +6,41 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use bert_data::{Columns, Encoded, Encoder, LabelKind, LabelMap, LabelOptions, open_rows, rotten_tomatoes};
-use bert_model::export::write_atomic;
+use bert_fs::write_atomic;
 use bert_tokenizer::BertTokenizer;
-use bert_train::{Dataset, EvalMetrics, EvalStrategy, LogEntry, SaveStrategy, SchedulerType, Trainer, TrainingArgs};
+use bert_train::{Classifier, Dataset, EvalMetrics, EvalStrategy, LogEntry, SaveStrategy, SchedulerType, Trainer, TrainingArgs};
 use serde_json::json;
 
 use crate::args::TrainArgs;
 use crate::eval::{eval_json, problem_type, summary};
 use crate::model_dir;
-use crate::task::{BertTask, TextSet, copy_tokenizer};
+use crate::task::{BertTask, TextSet, TokenizerFiles};
 
 pub fn run(args: TrainArgs) -> Result<()> {
     let targs = training_args(&args)?;
-    let resume = resume_from(&args)?;
+    // One run per output directory, checked (with its writability) before any work; held
+    // until the results are written. A directory made just for the lock goes again when the
+    // run fails before writing anything into it.
+    let made = !args.output_dir.exists();
+    let lock = bert_fs::DirLock::acquire(&args.output_dir)?;
+    let result = run_locked(&args, targs);
+    if result.is_err() && made {
+        crate::output_dir::remove_if_only_lock(&args.output_dir);
+    }
+    drop(lock);
+    result
+}
+
+fn run_locked(args: &TrainArgs, targs: TrainingArgs) -> Result<()> {
+    bert_fs::remove_stale_temps(&args.output_dir)?;
+    let resume = resume_from(args)?;
     let device = model_dir::device(args.backend.backend.as_deref())?;
     let dir = model_dir::resolve(&args.model)?;
-    let mut config = bert_model::BertConfig::from_file(dir.join("config.json"))?;
-    if args.max_length < 3 || args.max_length > config.max_position_embeddings {
-        bail!("--max-length must be between 3 and {}", config.max_position_embeddings);
-    }
-    let tokenizer = BertTokenizer::from_dir(&dir)?;
+    let (mut config, tokenizer) = model_dir::open(&dir)?;
+    let max_length = model_dir::max_length(args.max_length, &config, args.pad_to_multiple_of.map(|n| n as usize))?;
+    let tokenizer_files = TokenizerFiles::read(&dir, &tokenizer)?;
     let started = Instant::now();
-    let (map, mut train_set, mut eval_set) = load_data(&args, &tokenizer)?;
+    let (map, mut train_set, mut eval_set) = load_data(args, &tokenizer, max_length)?;
     if let Some(n) = args.train_limit {
         train_set.truncate(n);
     }
@@ -37,8 +50,8 @@ pub fn run(args: TrainArgs) -> Result<()> {
     // HF run_glue's --test_file: labelled rows evaluated once, with the final model.
     let test_set = match &args.test_file {
         Some(p) => {
-            let cols = Columns { group: None, ..columns(&args) };
-            Some(Encoder::new(&tokenizer, args.max_length)?.labelled(p, open_rows(p, &cols)?, &map, &label_options(&args))?)
+            let cols = Columns { group: None, ..columns(args) };
+            Some(Encoder::new(&tokenizer, max_length)?.labelled(p, open_rows(p, &cols)?, &map, &label_options(args))?)
         }
         None => None,
     };
@@ -50,9 +63,9 @@ pub fn run(args: TrainArgs) -> Result<()> {
         map.kind,
         started.elapsed().as_secs_f64()
     );
-    eprintln!("{}", train_set.describe("training", Some(&map), args.max_length));
+    eprintln!("{}", train_set.describe("training", Some(&map), max_length));
     if !eval_set.is_empty() {
-        eprintln!("{}", eval_set.describe("validation", Some(&map), args.max_length));
+        eprintln!("{}", eval_set.describe("validation", Some(&map), max_length));
     }
     // HF run_glue: regression is one output named LABEL_0; classes are the sorted labels.
     match map.kind {
@@ -60,6 +73,13 @@ pub fn run(args: TrainArgs) -> Result<()> {
         _ => config.set_labels(&names),
     }
     config.problem_type = Some(problem_type(map.kind));
+    config.validate().map_err(|e| anyhow::anyhow!("{}: the labels do not fit a classification head: {e}", data_name(args)))?;
+    let eval_name = args.validation_file.as_ref().map_or_else(|| data_name(args), |p| p.display().to_string());
+    model_dir::check_pairs(Path::new(&data_name(args)), &train_set, &config)?;
+    model_dir::check_pairs(Path::new(&eval_name), &eval_set, &config)?;
+    if let (Some(p), Some(t)) = (&args.test_file, &test_set) {
+        model_dir::check_pairs(p, t, &config)?;
+    }
     let train_set = TextSet(train_set.with_pad_to_multiple_of(args.pad_to_multiple_of.map(|n| n as usize)));
     let eval_set = TextSet(eval_set.with_pad_to_multiple_of(args.pad_to_multiple_of.map(|n| n as usize)));
 
@@ -70,7 +90,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
     let model = bert_model::BertForSequenceClassification::from_pretrained_with_options(&dir, &config, &train_device, &load)?;
     let total = targs.total_steps(train_set.len());
     let layout = if args.backend.padded { "padded, as HF" } else { "padding-free" };
-    eprintln!("training: {total} steps of batch {} on {} ({layout})", targs.per_device_train_batch_size, backend_name(&args));
+    eprintln!("training: {total} steps of batch {} on {} ({layout})", targs.per_device_train_batch_size, backend_name(args));
 
     let mut last = (Instant::now(), 0usize);
     if let Some(dir) = &resume {
@@ -93,7 +113,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
             bar.set_message(format!("loss {:.4} lr {:.2e} {rate:.1} examples/s", p.loss, p.learning_rate));
         }
     });
-    let task = BertTask { model, tokenizer_dir: Some(dir.clone()), execution: args.backend.execution() };
+    let task = BertTask { model, tokenizer: Some(tokenizer_files), execution: args.backend.execution() };
     let eval_data = (!eval_set.is_empty()).then_some(&eval_set);
     let examples_per_step = targs.per_device_train_batch_size * targs.gradient_accumulation_steps;
     let out = trainer.train_from(task, &train_set, eval_data, resume.as_deref(), |e: &LogEntry| {
@@ -128,7 +148,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
         eprintln!("test ({} examples): {}, loss {loss:.4}", t.len(), summary(&m, &names));
         with_prefix(eval_json(&m, Some(loss), &names), "test_", t.len())
     });
-    save(&args, &dir, &out, metrics.as_ref(), eval_loss, &targs, &map, test)?;
+    save(args, &out, metrics.as_ref(), eval_loss, &targs, &map, test, max_length)?;
 
     eprintln!(
         "\ntrained {} steps in {:.1}s ({:.1} examples/s), mean training loss {:.4}",
@@ -140,6 +160,11 @@ pub fn run(args: TrainArgs) -> Result<()> {
     }
     println!("model saved to {}", args.output_dir.display());
     Ok(())
+}
+
+/// The training data's name for messages: the file, or the built-in dataset.
+fn data_name(args: &TrainArgs) -> String {
+    args.train_file.as_ref().map_or_else(|| args.dataset.clone(), |p| p.display().to_string())
 }
 
 fn backend_name(args: &TrainArgs) -> String {
@@ -226,7 +251,9 @@ fn training_args(a: &TrainArgs) -> Result<TrainingArgs> {
 }
 
 /// The checkpoint to continue from, and the guard HF's run_glue puts on --output-dir: files
-/// already there are not replaced unless the user resumes or asks to overwrite.
+/// already there are not replaced unless the user resumes or asks to overwrite. Overwriting
+/// starts by removing the earlier run's checkpoints and results, so none of them can be
+/// resumed, rotated or read as this run's.
 fn resume_from(args: &TrainArgs) -> Result<Option<std::path::PathBuf>> {
     let out = &args.output_dir;
     match &args.resume {
@@ -241,12 +268,14 @@ fn resume_from(args: &TrainArgs) -> Result<Option<std::path::PathBuf>> {
             Ok(Some(p.clone()))
         }
         None => {
-            let non_empty = std::fs::read_dir(out).map(|mut d| d.next().is_some()).unwrap_or(false);
-            if non_empty && !args.overwrite_output_dir {
-                bail!(
-                    "output directory {} already exists and is not empty: use --resume to continue its run, --overwrite-output-dir to replace it, or another --output-dir",
-                    out.display()
-                );
+            if crate::output_dir::holds_files(out)? {
+                if !args.overwrite_output_dir {
+                    bail!(
+                        "output directory {} already exists and is not empty: use --resume to continue its run, --overwrite-output-dir to replace it, or another --output-dir",
+                        out.display()
+                    );
+                }
+                crate::output_dir::remove_previous_run(out)?;
             }
             Ok(None)
         }
@@ -255,8 +284,8 @@ fn resume_from(args: &TrainArgs) -> Result<Option<std::path::PathBuf>> {
 
 /// The label map and the two splits, tokenized, from the built-in dataset or from files.
 /// Files stream through the tokenizer; only token ids are kept.
-fn load_data(args: &TrainArgs, tokenizer: &BertTokenizer) -> Result<(LabelMap, Encoded, Encoded)> {
-    let encoder = Encoder::new(tokenizer, args.max_length)?;
+fn load_data(args: &TrainArgs, tokenizer: &BertTokenizer, max_length: usize) -> Result<(LabelMap, Encoded, Encoded)> {
+    let encoder = Encoder::new(tokenizer, max_length)?;
     let opts = label_options(args);
     let Some(train_file) = &args.train_file else {
         if args.dataset != "rotten-tomatoes" {
@@ -345,17 +374,17 @@ fn hold_out(args: &TrainArgs, file: &Path, all: Encoded, size: bert_data::TestSi
 #[allow(clippy::too_many_arguments)]
 fn save(
     args: &TrainArgs,
-    model_dir: &Path,
     out: &bert_train::TrainOutput<BertTask>,
     metrics: Option<&EvalMetrics>,
     eval_loss: Option<f64>,
     targs: &TrainingArgs,
     map: &LabelMap,
     test: Option<serde_json::Value>,
+    max_length: usize,
 ) -> Result<()> {
     let dir = &args.output_dir;
-    out.model.model.save_pretrained(dir)?;
-    copy_tokenizer(model_dir, dir)?;
+    out.model.export(dir).map_err(anyhow::Error::msg)?;
+    crate::output_dir::remove_other_weights(dir)?;
     let epoch = out.log_history.last().map_or(0.0, |e| e.epoch);
     let train_results = json!({
         "epoch": epoch,
@@ -399,7 +428,7 @@ fn save(
         "label_delimiter": args.label_delimiter,
         "pad_to_multiple_of": args.pad_to_multiple_of,
         "ignore_mismatched_sizes": args.ignore_mismatched_sizes,
-        "max_length": args.max_length,
+        "max_length": max_length,
         "train_limit": args.train_limit,
         "eval_limit": args.eval_limit,
         "backend": backend_name(args),

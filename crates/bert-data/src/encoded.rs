@@ -26,6 +26,17 @@ struct Span {
     pair_at: u32,
 }
 
+/// FNV-1a over little-endian words.
+struct Fnv(u64);
+
+impl Fnv {
+    fn word(&mut self, w: u64) {
+        for b in w.to_le_bytes() {
+            self.0 = (self.0 ^ b as u64).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
 /// Targets by row, in the most compact form of their kind.
 #[derive(Debug, Clone)]
 enum Targets {
@@ -74,6 +85,11 @@ impl Encoded {
     /// Where row `i`'s second segment (token type 1) starts; its length when it has none.
     pub fn pair_at(&self, i: usize) -> usize {
         self.spans[i].pair_at as usize
+    }
+
+    /// Whether any row has a second text (token type 1).
+    pub fn has_pairs(&self) -> bool {
+        self.spans.iter().any(|s| s.pair_at < s.len)
     }
 
     pub fn target(&self, i: usize) -> Option<Target> {
@@ -171,6 +187,30 @@ impl Encoded {
         }
     }
 
+    /// A 64-bit FNV-1a hash of every row's ids, segment boundary and target, in order: equal
+    /// for the same examples however they were read, and stable across releases (unlike
+    /// std's hasher), so a checkpoint can tell the data it was trained on.
+    pub fn fingerprint(&self) -> u64 {
+        let mut h = Fnv(0xcbf2_9ce4_8422_2325);
+        for i in 0..self.len() {
+            h.word(self.length(i) as u64);
+            for &id in self.ids(i) {
+                h.word(id as u64);
+            }
+            h.word(self.pair_at(i) as u64);
+            match &self.targets {
+                Targets::None => {}
+                Targets::Class(c) => h.word(c[i] as u64),
+                Targets::Labels { ids, num_labels } => {
+                    h.word(*num_labels as u64);
+                    ids[i].iter().for_each(|&l| h.word(l as u64));
+                }
+                Targets::Value(v) => h.word(v[i].to_bits() as u64),
+            }
+        }
+        h.0
+    }
+
     fn push(&mut self, ids: &[u32], pair_at: usize) {
         let fits = self.blocks.last().is_some_and(|b| b.len() + ids.len() <= b.capacity());
         if !fits {
@@ -189,6 +229,7 @@ impl Encoded {
 pub struct Encoder {
     tokenizer: Prepared,
     pad_id: u32,
+    max_length: usize,
 }
 
 /// What the first pass keeps of the labels: an id per row into the distinct raw labels.
@@ -225,7 +266,7 @@ impl Encoder {
     /// Fails only for a `max_length` that leaves no room for text (under 3).
     pub fn new(tokenizer: &BertTokenizer, max_length: usize) -> Result<Self> {
         let options = EncodeOptions::default().max_length(max_length).padding(Padding::None);
-        Ok(Self { tokenizer: tokenizer.prepare(&options)?, pad_id: tokenizer.pad_id() })
+        Ok(Self { tokenizer: tokenizer.prepare(&options)?, pad_id: tokenizer.pad_id(), max_length })
     }
 
     /// A training split: the label map is built from its labels (HF run_glue's rule; see
@@ -272,6 +313,7 @@ impl Encoder {
             if let Some(g) = row.group.take() {
                 groups.get_or_insert_with(Interned::new).push(g, row.line);
             }
+            crate::clip::clip_row(&mut row.text, row.text_pair.as_mut(), self.max_length);
             pending.push(row);
             if pending.len() == CHUNK {
                 self.tokenize(path, &mut set, &pending)?;

@@ -19,6 +19,7 @@
 //! ```
 
 mod batch;
+mod clip;
 mod encoded;
 mod labels;
 mod read;

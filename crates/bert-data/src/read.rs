@@ -186,8 +186,8 @@ pub fn open_rows(path: impl AsRef<Path>, cols: &Columns) -> Result<RowReader> {
     let input: Box<dyn Read> = match compression {
         Compression::None => Box::new(file),
         // Multi-member streams (concatenated .gz/.bz2 files) are read to the end.
-        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(BufReader::new(file))),
-        Compression::Bzip2 => Box::new(bzip2::read::MultiBzDecoder::new(BufReader::new(file))),
+        Compression::Gzip => Box::new(Decompressed::new("gzip", flate2::read::MultiGzDecoder::new(BufReader::new(file)))),
+        Compression::Bzip2 => Box::new(Decompressed::new("bzip2", bzip2::read::MultiBzDecoder::new(BufReader::new(file)))),
     };
     let rows: Box<dyn Iterator<Item = Result<Row>>> = match format {
         Format::Csv => Box::new(CsvRows::open(&path, input, b',', cols)?),
@@ -211,12 +211,62 @@ fn at(path: &Path, line: u64, message: impl Into<String>) -> Error {
     }
 }
 
+/// A read error, at the line a corrupt compressed stream reached when it is one.
 fn read_error(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
-    move |source| Error::Read {
-        path: path.to_path_buf(),
-        source,
+    move |source| match source.get_ref().and_then(|e| e.downcast_ref::<CorruptStream>()) {
+        Some(c) => at(path, c.line, c.to_string()),
+        None => Error::Read { path: path.to_path_buf(), source },
     }
 }
+
+/// A decompressor that counts what it has produced, so a corrupt or cut-off stream is
+/// reported at the line and byte it reached (the readers above see only an I/O error).
+struct Decompressed<R> {
+    kind: &'static str,
+    inner: R,
+    bytes: u64,
+    lines: u64,
+}
+
+impl<R> Decompressed<R> {
+    fn new(kind: &'static str, inner: R) -> Self {
+        Self { kind, inner, bytes: 0, lines: 0 }
+    }
+}
+
+impl<R: Read> Read for Decompressed<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self.inner.read(buf) {
+            Ok(n) => {
+                self.bytes += n as u64;
+                self.lines += buf[..n].iter().filter(|&&b| b == b'\n').count() as u64;
+                Ok(n)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => Err(e),
+            Err(e) => Err(std::io::Error::new(
+                e.kind(),
+                CorruptStream { kind: self.kind, line: self.lines + 1, bytes: self.bytes, message: e.to_string() },
+            )),
+        }
+    }
+}
+
+/// Where a compressed stream broke.
+#[derive(Debug)]
+struct CorruptStream {
+    kind: &'static str,
+    line: u64,
+    bytes: u64,
+    message: String,
+}
+
+impl std::fmt::Display for CorruptStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "corrupt {} data after {} decompressed bytes: {}", self.kind, self.bytes, self.message)
+    }
+}
+
+impl std::error::Error for CorruptStream {}
 
 /// The line where a quoted field opened and never closed.
 #[derive(Debug)]
@@ -319,10 +369,15 @@ fn csv_error(path: &Path, e: csv::Error) -> Error {
         csv::ErrorKind::UnequalLengths {
             expected_len, len, ..
         } => format!("{len} fields, but the header has {expected_len}"),
-        csv::ErrorKind::Io(io) => match io.get_ref().and_then(|i| i.downcast_ref::<UnclosedQuote>()) {
-            Some(UnclosedQuote(line)) => return at(path, *line, "unbalanced quote: a quoted field is never closed"),
-            None => io.to_string(),
-        },
+        csv::ErrorKind::Io(io) => {
+            if let Some(UnclosedQuote(line)) = io.get_ref().and_then(|i| i.downcast_ref::<UnclosedQuote>()) {
+                return at(path, *line, "unbalanced quote: a quoted field is never closed");
+            }
+            if let Some(c) = io.get_ref().and_then(|i| i.downcast_ref::<CorruptStream>()) {
+                return at(path, c.line, c.to_string());
+            }
+            io.to_string()
+        }
         _ => e.to_string(),
     };
     at(path, line, message)
@@ -433,12 +488,18 @@ fn row_from_json(path: &Path, line: u64, value: &serde_json::Value, cols: &Colum
         Some(Value::Array(items)) => Some(RawLabel::Many(items.iter().map(spell).collect())),
         Some(v) => Some(RawLabel::One(spell(v))),
     };
+    // A row without a group cannot be placed on either side of a group split; dropping it
+    // would shift every later row's group.
+    let group = match &r.group {
+        Some(name) => Some(field(Some(name)).ok_or_else(|| at(path, line, format!("no `{name}` value (the --group-column)")))?),
+        None => None,
+    };
     Ok(Row {
         line,
         text,
         text_pair: field(r.pair.as_ref()),
         label,
-        group: field(r.group.as_ref()),
+        group,
     })
 }
 
@@ -693,6 +754,44 @@ mod tests {
         let e = read_rows(&bad, &Columns::default()).unwrap_err().to_string();
         assert!(e.contains("b.jsonl.gz"), "{e}");
         assert_eq!(Format::and_compression(Path::new("x.TSV.BZ2")).unwrap(), (Format::Tsv, Compression::Bzip2));
+    }
+
+    #[test]
+    fn a_cut_or_corrupt_stream_names_the_line_it_reached() {
+        let d = tempfile::tempdir().unwrap();
+        let mut body = String::from("text,label\n");
+        for i in 0..2000 {
+            body.push_str(&format!("row number {i} of a file that will be cut,{}\n", i % 2));
+        }
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        std::io::Write::write_all(&mut enc, body.as_bytes()).unwrap();
+        let gz = enc.finish().unwrap();
+        for (name, bytes) in [("cut.csv.gz", gz[..gz.len() / 2].to_vec()), ("cut.jsonl.gz", {
+            let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+            for i in 0..2000 {
+                std::io::Write::write_all(&mut e, format!("{{\"text\": \"row {i}, long enough to span blocks\", \"label\": 1}}\n").as_bytes()).unwrap();
+            }
+            let full = e.finish().unwrap();
+            full[..full.len() / 2].to_vec()
+        })] {
+            let p = d.path().join(name);
+            std::fs::write(&p, bytes).unwrap();
+            let e = read_rows(&p, &Columns::default()).unwrap_err().to_string();
+            let line: u64 = e
+                .strip_prefix(&format!("{}:", p.display()))
+                .and_then(|r| r.split(':').next())
+                .and_then(|n| n.parse().ok())
+                .unwrap_or_else(|| panic!("no line in {e}"));
+            assert!(line > 100 && e.contains("corrupt gzip data after"), "{e}");
+        }
+    }
+
+    #[test]
+    fn a_row_without_its_group_is_an_error_naming_it() {
+        let (_d, p) = write("g.jsonl", b"{\"text\": \"a\", \"label\": 1, \"movie\": \"m1\"}\n{\"text\": \"b\", \"label\": 0}\n");
+        let cols = Columns { group: Some("movie".into()), ..Columns::default() };
+        let e = read_rows(&p, &cols).unwrap_err().to_string();
+        assert!(e.contains("g.jsonl:2") && e.contains("no `movie` value"), "{e}");
     }
 
     #[test]

@@ -62,6 +62,11 @@ fn d_model_type() -> String {
     "bert".into()
 }
 
+/// The most labels a head may have (label names are kept per row of output).
+pub const MAX_LABELS: usize = 1 << 16;
+/// The most parameters a config may describe (about 34 GB of f32): beyond any BERT there is.
+pub const MAX_PARAMETERS: u128 = 1 << 33;
+
 /// HF `BertConfig`. Unknown keys are kept in `extra` so a round trip writes them back.
 ///
 /// The five shape fields are required: HF would default them to bert-base's sizes, but a
@@ -173,10 +178,58 @@ impl BertConfig {
         }
         if let Some(map) = &self.id2label {
             for k in map.keys() {
-                if k.parse::<usize>().is_err() {
-                    return Err(format!("`id2label` key {k:?} is not an integer id"));
+                match k.parse::<usize>() {
+                    // Ids name the head's rows: 0..n, each once (HF indexes id2label by them).
+                    Ok(id) if id < map.len() => {}
+                    Ok(id) => return Err(format!("`id2label` has {} entries but id {id}: ids must be 0..{}", map.len(), map.len())),
+                    Err(_) => return Err(format!("`id2label` key {k:?} is not an integer id")),
                 }
             }
+            if let Some(n) = self.num_labels
+                && !map.is_empty()
+                && n != map.len()
+            {
+                return Err(format!("`num_labels` is {n} but `id2label` has {} entries", map.len()));
+            }
+        }
+        if !(self.layer_norm_eps.is_finite() && self.layer_norm_eps > 0.0) {
+            return Err(format!("`layer_norm_eps` must be a finite number > 0, got {}", self.layer_norm_eps));
+        }
+        let n = self.num_labels();
+        if n == 0 || n > MAX_LABELS {
+            return Err(format!("the head has {n} labels; it must have 1 to {MAX_LABELS}"));
+        }
+        if self.problem_type == Some(ProblemType::Regression) && n != 1 {
+            return Err(format!("`problem_type` regression has one output, but the config has {n} labels"));
+        }
+        self.check_sizes()
+    }
+
+    /// Bounds every size before anything is allocated from it: a config.json that asks for
+    /// a 10^12-element embedding gets an error naming the key, not an allocation abort.
+    fn check_sizes(&self) -> std::result::Result<(), String> {
+        let bounds = [
+            ("vocab_size", self.vocab_size, 1 << 24),
+            ("hidden_size", self.hidden_size, 1 << 16),
+            ("num_hidden_layers", self.num_hidden_layers, 1 << 10),
+            ("num_attention_heads", self.num_attention_heads, 1 << 10),
+            ("intermediate_size", self.intermediate_size, 1 << 18),
+            ("max_position_embeddings", self.max_position_embeddings, 1 << 20),
+            ("type_vocab_size", self.type_vocab_size, 1 << 10),
+        ];
+        for (key, v, max) in bounds {
+            if v > max {
+                return Err(format!("`{key}` is {v}, more than this implementation allows ({max})"));
+            }
+        }
+        // Parameters, roughly: embeddings + layers; within the bounds above this cannot
+        // overflow u128.
+        let (h, i) = (self.hidden_size as u128, self.intermediate_size as u128);
+        let embeddings = (self.vocab_size + self.max_position_embeddings + self.type_vocab_size) as u128 * h;
+        let layers = self.num_hidden_layers as u128 * (4 * h * h + 2 * h * i);
+        let total = embeddings + layers;
+        if total > MAX_PARAMETERS {
+            return Err(format!("the config describes {total} parameters, more than this implementation allows ({MAX_PARAMETERS})"));
         }
         Ok(())
     }

@@ -18,6 +18,8 @@ pub enum Error {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Fs(#[from] bert_fs::Error),
     #[error("{path}: invalid config: {message}")]
     Config { path: PathBuf, message: String },
     #[error("{path}: not a valid safetensors file: {message}")]

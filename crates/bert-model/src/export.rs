@@ -110,7 +110,8 @@ impl BertForSequenceClassification {
     }
 
     /// Writes `model.safetensors` and `config.json` into `dir` (created if needed). Each
-    /// file is written to a temporary name and renamed, so a crash never leaves a torn file.
+    /// file is written whole or not at all (`bert_fs::write_atomic`), so a crash never
+    /// leaves a torn file.
     pub fn save_pretrained(&self, dir: impl AsRef<Path>) -> Result<()> {
         let dir = dir.as_ref();
         std::fs::create_dir_all(dir).map_err(|source| Error::Write {
@@ -133,31 +134,9 @@ impl BertForSequenceClassification {
         let metadata = std::collections::HashMap::from([("format".to_string(), "pt".to_string())]);
         let st = safetensors::serialize(views, Some(metadata))
             .map_err(|e| Error::Input(format!("serialising safetensors: {e}")))?;
-        write_atomic(&dir.join("model.safetensors"), &st)?;
+        bert_fs::write_atomic(&dir.join("model.safetensors"), &st)?;
         let config = serde_json::to_vec_pretty(&self.config.to_hf_json())
             .map_err(|e| Error::Input(format!("serialising config: {e}")))?;
-        write_atomic(&dir.join("config.json"), &config)
+        Ok(bert_fs::write_atomic(&dir.join("config.json"), &config)?)
     }
-}
-
-/// Writes `bytes` to `path` through a temporary file in the same directory and a rename.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let err = |source| Error::Write {
-        path: path.to_path_buf(),
-        source,
-    };
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.tmp{}", std::process::id()));
-    let written = std::fs::File::create(&tmp).and_then(|mut f| {
-        std::io::Write::write_all(&mut f, bytes)?;
-        f.sync_all()
-    });
-    if let Err(e) = written {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(err(e));
-    }
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        err(e)
-    })
 }

@@ -120,6 +120,26 @@ impl TrainingArgs {
         if !(self.learning_rate.is_finite() && self.learning_rate >= 0.0) {
             return Err(format!("learning_rate {} is not a finite non-negative number", self.learning_rate));
         }
+        // Any NaN or infinity here ends as a model of NaN (HF accepts them and trains one).
+        let finite = [
+            ("weight_decay", self.weight_decay),
+            ("max_grad_norm", self.max_grad_norm),
+            ("adam_epsilon", self.adam_epsilon),
+            ("early_stopping_threshold", self.early_stopping_threshold),
+        ];
+        for (name, v) in finite {
+            if !(v.is_finite() && v >= 0.0) {
+                return Err(format!("{name} {v} is not a finite non-negative number"));
+            }
+        }
+        for (name, v) in [("adam_beta1", self.adam_beta1), ("adam_beta2", self.adam_beta2)] {
+            if !(0.0..1.0).contains(&v) {
+                return Err(format!("{name} {v} is not in [0, 1)"));
+            }
+        }
+        if !self.num_train_epochs.is_finite() {
+            return Err(format!("num_train_epochs {} is not finite", self.num_train_epochs));
+        }
         if !(0.0..=1.0).contains(&self.warmup_ratio) {
             return Err(format!("warmup_ratio {} is not in [0, 1]", self.warmup_ratio));
         }

@@ -5,8 +5,9 @@
 //! seeds are functions of (seed, epoch, batch), so the step and the position are the whole of
 //! their state (HF saves `scheduler.pt` and `rng_state.pth` instead).
 //!
-//! A checkpoint directory is written under a temporary name, synced, and renamed into place,
-//! so a run killed while saving leaves the previous checkpoints intact and no partial one.
+//! A checkpoint directory is written under a temporary name, synced, and renamed into place
+//! (`bert_fs::persist_dir`), so a run killed while saving leaves the previous checkpoints
+//! intact and no partial one; the leftover temporary directory is removed by the next run.
 
 use std::path::{Path, PathBuf};
 
@@ -41,6 +42,9 @@ pub struct TrainerState {
     pub group_by_length: bool,
     #[serde(default)]
     pub dataloader_drop_last: bool,
+    /// The training set's [`crate::Dataset::fingerprint`], when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_fingerprint: Option<u64>,
     pub loss_sum: f64,
     pub loss_since_log: f64,
     pub steps_since_log: usize,
@@ -69,8 +73,8 @@ impl TrainerState {
     }
 }
 
-/// `checkpoint-<step>` directories under `dir`, oldest first.
-pub fn list(dir: &Path) -> Vec<(usize, PathBuf)> {
+/// `checkpoint-<step>` directories under `dir`, complete or not, oldest first.
+pub fn list_all(dir: &Path) -> Vec<(usize, PathBuf)> {
     let mut found: Vec<(usize, PathBuf)> = std::fs::read_dir(dir)
         .into_iter()
         .flatten()
@@ -78,11 +82,16 @@ pub fn list(dir: &Path) -> Vec<(usize, PathBuf)> {
         .filter_map(|e| {
             let name = e.file_name().into_string().ok()?;
             let step = name.strip_prefix("checkpoint-")?.parse().ok()?;
-            e.path().join(STATE_FILE).is_file().then(|| (step, e.path()))
+            e.file_type().ok()?.is_dir().then(|| (step, e.path()))
         })
         .collect();
     found.sort();
     found
+}
+
+/// `checkpoint-<step>` directories under `dir` that hold a trainer state, oldest first.
+pub fn list(dir: &Path) -> Vec<(usize, PathBuf)> {
+    list_all(dir).into_iter().filter(|(_, p)| p.join(STATE_FILE).is_file()).collect()
 }
 
 /// HF `get_last_checkpoint`: the checkpoint with the highest step.
@@ -102,30 +111,14 @@ pub(crate) fn save<M: Classifier>(
     state: &TrainerState,
 ) -> Result<PathBuf> {
     let final_dir = dir.join(format!("checkpoint-{}", state.global_step));
-    let tmp = dir.join(format!(".checkpoint-{}.tmp", state.global_step));
-    std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
-    if tmp.exists() {
-        std::fs::remove_dir_all(&tmp).map_err(|e| io(&tmp, e))?;
-    }
-    std::fs::create_dir(&tmp).map_err(|e| io(&tmp, e))?;
-    model.clone().save_file(tmp.join(MODEL_FILE)).map_err(|e| io(&tmp.join(MODEL_FILE), e))?;
-    optim.save(tmp.join(OPTIMIZER_FILE)).map_err(|e| io(&tmp.join(OPTIMIZER_FILE), e))?;
-    let json = serde_json::to_vec_pretty(state).map_err(|e| io(&tmp.join(STATE_FILE), e))?;
-    std::fs::write(tmp.join(STATE_FILE), json).map_err(|e| io(&tmp.join(STATE_FILE), e))?;
-    model.export(&tmp).map_err(|e| io(&tmp, e))?;
-    for entry in std::fs::read_dir(&tmp).map_err(|e| io(&tmp, e))?.flatten() {
-        if entry.path().is_file() {
-            std::fs::File::open(entry.path()).and_then(|f| f.sync_all()).map_err(|e| io(&entry.path(), e))?;
-        }
-    }
-    if final_dir.exists() {
-        std::fs::remove_dir_all(&final_dir).map_err(|e| io(&final_dir, e))?;
-    }
-    std::fs::rename(&tmp, &final_dir).map_err(|e| io(&final_dir, e))?;
-    // The rename itself is durable once the parent directory is synced.
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
+    let tmp = bert_fs::temp_dir_in(dir, &format!("checkpoint-{}", state.global_step)).map_err(|e| io(dir, e))?;
+    let at = |f: &str| tmp.path().join(f);
+    model.clone().save_file(at(MODEL_FILE)).map_err(|e| io(&at(MODEL_FILE), e))?;
+    optim.save(at(OPTIMIZER_FILE)).map_err(|e| io(&at(OPTIMIZER_FILE), e))?;
+    let json = serde_json::to_vec_pretty(state).map_err(|e| io(&at(STATE_FILE), e))?;
+    std::fs::write(at(STATE_FILE), json).map_err(|e| io(&at(STATE_FILE), e))?;
+    model.export(tmp.path()).map_err(|e| io(tmp.path(), e))?;
+    bert_fs::persist_dir(tmp, &final_dir).map_err(|e| io(&final_dir, e))?;
     Ok(final_dir)
 }
 
@@ -141,7 +134,7 @@ pub(crate) fn rotate(dir: &Path, limit: usize, best: Option<&Path>) -> Result<()
             continue;
         }
         tracing::info!(checkpoint = %path.display(), "deleting older checkpoint (save_total_limit)");
-        std::fs::remove_dir_all(&path).map_err(|e| io(&path, e))?;
+        bert_fs::remove_dir_atomic(&path).map_err(|e| io(&path, e))?;
         excess -= 1;
     }
     Ok(())

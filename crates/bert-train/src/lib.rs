@@ -130,6 +130,11 @@ pub trait Dataset {
     fn length(&self, _i: usize) -> usize {
         1
     }
+    /// A hash of the examples' content (inputs and targets), recorded in checkpoints so that
+    /// a run never resumes from the checkpoint of a run on other data. `None`: not checked.
+    fn fingerprint(&self) -> Option<u64> {
+        None
+    }
     fn batch(&self, indices: &[usize], device: &Device) -> Self::Batch;
 }
 
@@ -137,8 +142,12 @@ pub trait Dataset {
 pub enum Error {
     #[error("invalid training arguments: {0}")]
     Args(String),
-    #[error("the training loss became {0} at step {1}")]
-    NonFinite(f32, usize),
+    /// A NaN or infinity in the loss, the gradient norm or the weights: training stops and
+    /// nothing from this point is saved as a model.
+    #[error("the {what} became {value} at step {step}; training stopped and nothing from this step on was saved (try a lower learning rate or check the data)")]
+    NonFinite { what: &'static str, value: f64, step: usize },
+    #[error(transparent)]
+    OutputDir(#[from] bert_fs::Error),
     #[error("checkpoint {}: {msg}", .path.display())]
     Checkpoint { path: PathBuf, msg: String },
     #[error("cannot resume from {}: {msg}", .path.display())]

@@ -191,6 +191,17 @@ impl Trainer {
         if n_batches == 0 {
             return Err(Error::Args(format!("dataloader_drop_last with {} examples and batch {bs} leaves no batch", train.len())));
         }
+        // One run per output directory: its checkpoints are this run's alone. The lock also
+        // proves the directory writable before any work; leftovers of a run killed while
+        // writing are cleared under it.
+        let _lock = match &a.output_dir {
+            Some(dir) if a.save_strategy != SaveStrategy::No || a.load_best_model_at_end => {
+                let lock = bert_fs::DirLock::acquire(dir)?;
+                bert_fs::remove_stale_temps(dir)?;
+                Some(lock)
+            }
+            _ => None,
+        };
         let lengths: Vec<usize> = if a.group_by_length { (0..train.len()).map(|i| train.length(i)).collect() } else { Vec::new() };
         let per_epoch = a.steps_per_epoch(train.len());
         let total = a.total_steps(train.len());
@@ -208,6 +219,7 @@ impl Trainer {
             seed: a.seed,
             group_by_length: a.group_by_length,
             dataloader_drop_last: a.dataloader_drop_last,
+            data_fingerprint: train.fingerprint(),
             loss_sum: 0.0,
             loss_since_log: 0.0,
             steps_since_log: 0,
@@ -223,6 +235,14 @@ impl Trainer {
             let (was, now) = (saved.data_order(), st.data_order());
             if was != now {
                 return Err(Error::Resume { path: dir.to_path_buf(), msg: format!("it was written by a run with {was}; this run has {now}") });
+            }
+            if let (Some(was), Some(now)) = (saved.data_fingerprint, st.data_fingerprint)
+                && was != now
+            {
+                return Err(Error::Resume {
+                    path: dir.to_path_buf(),
+                    msg: format!("it was written by a run on other training data (fingerprint {was:016x}; this run's is {now:016x})"),
+                });
             }
             st = saved;
             model = checkpoint::load_model(dir, model)?;
@@ -255,7 +275,7 @@ impl Trainer {
                     let loss = out.loss.clone().into_scalar::<f32>();
                     times.add(Phase::Forward, t);
                     if !loss.is_finite() {
-                        return Err(Error::NonFinite(loss, st.global_step));
+                        return Err(Error::NonFinite { what: "training loss", value: loss as f64, step: st.global_step + 1 });
                     }
                     let t = Instant::now();
                     let scaled = if n_micro > 1 { out.loss.div_scalar(n_micro as f32) } else { out.loss };
@@ -268,6 +288,11 @@ impl Trainer {
                 let mut grads = accumulator.grads();
                 let grad_norm = clip_grad_norm(&model, &mut grads, a.max_grad_norm);
                 times.add(Phase::Clip, t);
+                // A non-finite norm would turn every weight into NaN (torch's clipping
+                // propagates it); stop before the update.
+                if !grad_norm.is_finite() {
+                    return Err(Error::NonFinite { what: "gradient norm", value: grad_norm as f64, step: st.global_step + 1 });
+                }
                 let t = Instant::now();
                 let lr = a.learning_rate * lr_lambda(a.lr_scheduler_type, st.global_step, warmup, total);
                 model = optim.step(lr, model, grads);
@@ -331,6 +356,9 @@ impl Trainer {
             tracing::info!(checkpoint = %best.display(), metric = st.best_metric, "loading the best model");
             model = checkpoint::load_model(best, model)?;
         }
+        // The last update may have overflowed a weight (a huge weight decay, say): the caller
+        // saves this model, so it must be whole.
+        check_finite(&model, st.global_step)?;
         let runtime = started.elapsed().as_secs_f64();
         Ok(TrainOutput {
             model,
@@ -406,6 +434,7 @@ impl Trainer {
         runtime_before: f64,
     ) -> Result<()> {
         let Some(dir) = &self.args.output_dir else { return Ok(()) };
+        check_finite(model, st.global_step)?;
         if new_best {
             st.best_model_checkpoint = Some(dir.join(format!("checkpoint-{}", st.global_step)));
         }
@@ -456,5 +485,28 @@ impl Trainer {
             }
         };
         (metrics, loss)
+    }
+}
+
+/// An error when any weight of `model` is NaN or infinite.
+fn check_finite<M: burn::module::Module>(model: &M, step: usize) -> Result<()> {
+    struct Finite(Option<f64>);
+    impl burn::module::ModuleVisitor for Finite {
+        fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<burn::tensor::Tensor<D>>) {
+            if self.0.is_some() {
+                return;
+            }
+            let t = param.val();
+            if !t.clone().is_finite().all().into_scalar::<bool>() {
+                let bad = t.into_data().iter::<f32>().find(|v| !v.is_finite()).unwrap_or(f32::NAN);
+                self.0 = Some(bad as f64);
+            }
+        }
+    }
+    let mut v = Finite(None);
+    model.visit(&mut v);
+    match v.0 {
+        Some(value) => Err(Error::NonFinite { what: "weight", value, step }),
+        None => Ok(()),
     }
 }
