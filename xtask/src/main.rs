@@ -4,6 +4,7 @@
 mod bench;
 mod download;
 mod fixtures;
+mod fuzz;
 mod gpu_check;
 mod test;
 
@@ -32,8 +33,11 @@ enum Cmd {
     DownloadWeights(download::Args),
     /// Regenerate the PyTorch parity fixtures with the reference harness's pinned versions.
     Fixtures(fixtures::Args),
-    /// Fetch assets, then run the whole test suite on each backend asked for.
+    /// Fetch assets, then run the whole test suite on each backend asked for (and the fuzz
+    /// targets for BERT_FUZZ_SECONDS each, when set).
     Test(test::Args),
+    /// Run each cargo-fuzz target for a bounded time (nightly and cargo-fuzz).
+    Fuzz(fuzz::Args),
     /// On a machine with an NVIDIA GPU: CUDA libtorch, tch and wgpu builds, the parity suites
     /// on tch-cuda:0 and wgpu, the bench against PyTorch CUDA. Elsewhere: says no GPU.
     GpuCheck(gpu_check::Args),
@@ -53,6 +57,7 @@ fn run() -> Result<()> {
         Cmd::DownloadWeights(args) => download::run(args),
         Cmd::Fixtures(args) => fixtures::run(args),
         Cmd::Test(args) => test::run(args),
+        Cmd::Fuzz(args) => fuzz::run(args),
         Cmd::GpuCheck(args) => gpu_check::run(args),
     }
 }

@@ -64,6 +64,12 @@ pub fn run(args: Args) -> Result<()> {
         }
         crate::status(cmd)?;
     }
+    // Fuzzing for a bounded time (CI sets it); the committed inputs are replayed above on
+    // stable either way (tests/fuzz_replay.rs).
+    match std::env::var("BERT_FUZZ_SECONDS").ok().and_then(|s| s.parse::<u64>().ok()) {
+        Some(seconds) if seconds > 0 => crate::fuzz::run(crate::fuzz::Args { seconds, targets: Vec::new() })?,
+        _ => eprintln!("fuzzing skipped: set BERT_FUZZ_SECONDS (needs nightly and cargo-fuzz), or run `cargo xtask fuzz`"),
+    }
     Ok(())
 }
 

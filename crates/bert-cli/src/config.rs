@@ -33,7 +33,12 @@ pub fn expand(argv: Vec<OsString>) -> Result<Vec<OsString>> {
 
 fn flags_from_file(path: &Path) -> Result<Vec<OsString>> {
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read config file {}", path.display()))?;
-    let table: toml::Table = toml::from_str(&text).with_context(|| format!("config file {}", path.display()))?;
+    flags_from_toml(&text, path)
+}
+
+/// The flags a `--config` file's text stands for (`path` names it in errors).
+pub fn flags_from_toml(text: &str, path: &Path) -> Result<Vec<OsString>> {
+    let table: toml::Table = toml::from_str(text).with_context(|| format!("config file {}", path.display()))?;
     let cli = Cli::command();
     let Some(train) = cli.find_subcommand("train") else { bail!("no train command") };
     let mut flags = Vec::new();

@@ -30,7 +30,7 @@ mod stats;
 pub use batch::{Batch, BatchTargets};
 pub use encoded::{Encoded, Encoder};
 pub use labels::{LabelKind, LabelMap, LabelOptions, RawLabel, Target};
-pub use read::{Columns, Compression, Format, Row, RowReader, open_rows, read_rows};
+pub use read::{Columns, Compression, Format, Row, RowReader, open_rows, read_rows, rows_from_reader};
 pub use split::{SplitError, TestSize, group_split, stratified_split, train_test_split};
 
 use std::path::PathBuf;

@@ -183,8 +183,15 @@ pub fn open_rows(path: impl AsRef<Path>, cols: &Columns) -> Result<RowReader> {
         path: path.clone(),
         source,
     })?;
+    rows_from_reader(&path, Box::new(file), format, compression, cols)
+}
+
+/// Rows from any byte stream in a known format (`path` names it in messages): what
+/// [`open_rows`] does once it has opened the file.
+pub fn rows_from_reader(path: &Path, file: Box<dyn Read>, format: Format, compression: Compression, cols: &Columns) -> Result<RowReader> {
+    let path = path.to_path_buf();
     let input: Box<dyn Read> = match compression {
-        Compression::None => Box::new(file),
+        Compression::None => file,
         // Multi-member streams (concatenated .gz/.bz2 files) are read to the end.
         Compression::Gzip => Box::new(Decompressed::new("gzip", flate2::read::MultiGzDecoder::new(BufReader::new(file)))),
         Compression::Bzip2 => Box::new(Decompressed::new("bzip2", bzip2::read::MultiBzDecoder::new(BufReader::new(file)))),

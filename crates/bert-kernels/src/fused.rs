@@ -31,7 +31,11 @@ pub fn layer_norm<const D: usize>(ln: &LayerNorm, x: Tensor<D>, eps: f64) -> Ten
             Kernels::Flex => crate::flex_ops::layer_norm(&x, &gamma, &beta, eps),
             #[cfg(feature = "tch")]
             Kernels::Tch => crate::tch_ops::layer_norm(&x, &gamma, &beta, eps),
-            _ => None,
+            // (Without flex and tch compiled in, only this arm uses them.)
+            _ => {
+                let _ = (&gamma, &beta, eps);
+                None
+            }
         };
         if let Some(y) = fused {
             return y;

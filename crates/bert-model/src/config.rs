@@ -123,7 +123,12 @@ impl BertConfig {
             path: path.to_path_buf(),
             source,
         })?;
-        let config: Self = serde_json::from_str(&text).map_err(|e| Error::Config {
+        Self::from_json(&text, path)
+    }
+
+    /// Parses and validates a `config.json`'s text; `path` names it in errors.
+    pub fn from_json(text: &str, path: &Path) -> Result<Self> {
+        let config: Self = serde_json::from_str(text).map_err(|e| Error::Config {
             path: path.to_path_buf(),
             message: e.to_string(),
         })?;

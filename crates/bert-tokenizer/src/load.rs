@@ -60,6 +60,19 @@ fn read_config(dir: &Path) -> Result<TokenizerConfig> {
     })
 }
 
+/// `Tokenizer::from_file`, hardened: the `tokenizers` crate panics on some malformed files
+/// (a truncated `decoder` hits an `expect("Helper")`; found by the `tokenizer_dir` fuzz
+/// target), so the JSON is checked first, and a panic left in its parser becomes an error.
+fn parse_tokenizer_json(path: &Path) -> Result<Tokenizer> {
+    let invalid = |message: String| Error::Invalid { path: path.to_path_buf(), message };
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Read { path: path.to_path_buf(), source })?;
+    serde_json::from_str::<serde::de::IgnoredAny>(&text).map_err(|e| invalid(e.to_string()))?;
+    match std::panic::catch_unwind(|| text.parse::<Tokenizer>()) {
+        Ok(parsed) => parsed.map_err(|e| invalid(e.to_string())),
+        Err(_) => Err(invalid("the tokenizers crate cannot read this tokenizer (it panicked)".into())),
+    }
+}
+
 /// HF writes `model_max_length = 1e30` (VERY_LARGE_INTEGER) when a model has no limit.
 fn sane_max_length(v: Option<f64>) -> Option<usize> {
     v.filter(|v| *v >= 1.0 && *v < 1e9).map(|v| v as usize)
@@ -98,10 +111,7 @@ impl BertTokenizer {
                 source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
             });
         }
-        let mut inner = Tokenizer::from_file(path).map_err(|e| Error::Invalid {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        })?;
+        let mut inner = parse_tokenizer_json(path)?;
         inner.with_padding(None);
         inner.with_truncation(None).map_err(|e| Error::Invalid {
             path: path.to_path_buf(),
