@@ -98,23 +98,30 @@ fn kill_9_at_random_points_then_resume_ends_bit_identical() {
     let tmp = tempfile::tempdir().unwrap();
     let train = data(tmp.path());
     let (full, killed) = (tmp.path().join("full"), tmp.path().join("killed"));
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
-    let (mut kills, mut with_checkpoints) = (0, 0);
-    // Three epochs (300 steps, about a second and a half here); kills land from the start
-    // (loading, the re-exec) to the final export.
+    // Three epochs: 300 steps, 60 checkpoints written and 58 rotated away.
     let three = |mut a: Vec<String>| {
         a.extend(["--epochs".into(), "3".into()]);
         a
     };
+    // Kill times drawn over the first half of one whole run (measured here: process start and
+    // library loading differ between builds), so kills land anywhere from loading to the
+    // final export, and each resumed run gets further on average.
+    let t = std::time::Instant::now();
     let o = run(&three(train_args(&train, &full)));
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    for _ in 0..200 {
-        let mut args = three(train_args(&train, &killed));
+    let half_run = (t.elapsed().as_micros() as u64 / 2).max(1);
+    let resume_if_any = |mut args: Vec<String>| {
         if bert_train::checkpoint::last(&killed).is_some() {
             args.push("--resume".into());
         }
+        args
+    };
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let (mut kills, mut with_checkpoints) = (0, 0);
+    for _ in 0..60 {
+        let args = resume_if_any(three(train_args(&train, &killed)));
         let mut child = Command::new(env!("CARGO_BIN_EXE_bert-cli")).args(&args).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
-        std::thread::sleep(Duration::from_micros(rng.below(250_000)));
+        std::thread::sleep(Duration::from_micros(rng.below(half_run)));
         if child.try_wait().unwrap().is_some() {
             break; // finished: the run is complete
         }
@@ -129,12 +136,10 @@ fn kill_9_at_random_points_then_resume_ends_bit_identical() {
         }
     }
     // Finish (or, if the last run was not killed, confirm) the run.
-    let mut args = three(train_args(&train, &killed));
-    args.push("--resume".into());
-    let o = run(&args);
+    let o = run(&resume_if_any(three(train_args(&train, &killed))));
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     eprintln!("train: {kills} kills survived ({with_checkpoints} with checkpoints on disk)");
-    assert!(kills >= 10, "too few kills landed: {kills}");
+    assert!(kills >= 5 && with_checkpoints >= 3, "too few kills landed: {kills} ({with_checkpoints} with checkpoints)");
     let read = |p: PathBuf| std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
     assert!(read(full.join("model.safetensors")) == read(killed.join("model.safetensors")), "final weights differ");
     assert_eq!(checkpoints_are_whole(&killed), 2, "rotation kept two");
@@ -236,4 +241,16 @@ fn a_full_disk_fails_cleanly_and_keeps_the_old_files() {
     assert!(std::fs::read_dir(&dir).unwrap().flatten().all(|e| !e.file_name().to_string_lossy().ends_with(".tmp")), "temporary directory removed");
     // With room again, the run completes.
     assert!(run(&again).status.success());
+
+    // The final export (no checkpoints): `model.safetensors` (80 KB) cannot be written under
+    // a 60 KiB limit; the earlier run's model stays whole.
+    let model = std::fs::read(dir.join("model.safetensors")).unwrap();
+    let mut export = train_args(&train, &dir);
+    export.extend(["--max-steps".into(), "2".into(), "--save-strategy".into(), "no".into(), "--overwrite-output-dir".into()]);
+    let o = cli_with_file_limit(60, &export);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("model.safetensors") && err.contains("too large"), "{err}");
+    assert_eq!(std::fs::read(dir.join("model.safetensors")).unwrap(), model, "the earlier model is intact");
+    assert!(std::fs::read_dir(&dir).unwrap().flatten().all(|e| !e.file_name().to_string_lossy().ends_with(".tmp")), "temporary file removed");
 }
