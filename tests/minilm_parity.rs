@@ -83,7 +83,9 @@ fn batch_matches_pytorch(execution: Execution) {
     let b = examples.len();
     let (mut ids, mut mask, mut types) = (vec![0i64; b * l], vec![0i64; b * l], vec![0i64; b * l]);
     for (i, ex) in examples.iter().enumerate() {
-        for (j, ((a, m), t)) in i64s(&ex["input_ids"]).into_iter().zip(i64s(&ex["attention_mask"])).zip(i64s(&ex["token_type_ids"])).enumerate() {
+        let (a, m, t) = (i64s(&ex["input_ids"]), i64s(&ex["attention_mask"]), i64s(&ex["token_type_ids"]));
+        assert!(a.len() == m.len() && a.len() == t.len() && a.len() <= l, "example {i}: ids, mask and types differ in length");
+        for (j, ((a, m), t)) in a.into_iter().zip(m).zip(t).enumerate() {
             ids[i * l + j] = a;
             mask[i * l + j] = m;
             types[i * l + j] = t;

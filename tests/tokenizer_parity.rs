@@ -44,13 +44,19 @@ fn tokenizer_json_matches_hf() {
     check_examples(&tok, "tokenizer.json");
 }
 
-#[test]
-fn vocab_txt_pipeline_matches_hf() {
+/// The MiniLM tokenizer built from `vocab.txt` + `tokenizer_config.json` only (the
+/// directory must outlive it: returned alongside).
+fn vocab_txt_tokenizer() -> (BertTokenizer, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     for f in ["vocab.txt", "tokenizer_config.json"] {
         std::fs::copy(minilm_dir().join(f), dir.path().join(f)).unwrap();
     }
-    let tok = BertTokenizer::from_dir(dir.path()).unwrap();
+    (BertTokenizer::from_dir(dir.path()).unwrap(), dir)
+}
+
+#[test]
+fn vocab_txt_pipeline_matches_hf() {
+    let (tok, _dir) = vocab_txt_tokenizer();
     check_examples(&tok, "vocab.txt");
 }
 
@@ -69,12 +75,6 @@ fn padding_and_truncation_options() {
     // max_length padding.
     let opts = EncodeOptions::default().max_length(16).padding(Padding::MaxLength);
     assert!(tok.encode_batch(&texts, &opts).unwrap().input_ids.iter().all(|r| r.len() == 16));
-    // longest_first on a pair: the longer side loses tokens first, [SEP]s are kept.
-    let opts = EncodeOptions::default().max_length(8).padding(Padding::None);
-    let p = tok.encode_batch(&[("one two three four five six", "seven")], &opts).unwrap();
-    assert_eq!(p.input_ids[0].len(), 8);
-    assert_eq!(tok.ids_to_tokens(&p.input_ids[0]), ["[CLS]", "one", "two", "three", "four", "[SEP]", "seven", "[SEP]"]);
-    assert_eq!(p.token_type_ids[0], [0, 0, 0, 0, 0, 0, 1, 1]);
     // Too small to hold the special tokens.
     let opts = EncodeOptions::default().max_length(2);
     assert!(tok.encode_batch(&texts, &opts).is_err());
@@ -106,4 +106,31 @@ fn corrupt_tokenizer_json_is_an_error() {
     let empty = tempfile::tempdir().unwrap();
     let msg = BertTokenizer::from_dir(empty.path()).unwrap_err().to_string();
     assert!(msg.contains("no tokenizer.json or vocab.txt"), "{msg}");
+}
+
+/// Truncation of texts and pairs at small max lengths against `BertTokenizerFast`
+/// (`fixtures/truncation/pairs.json`, `scripts/make_truncation_fixtures.py`): longest_first
+/// takes tokens off the longer side, the odd one off the first text when both are equal,
+/// keeps both [SEP]s; an empty second text in a batch is still a pair.
+#[test]
+fn truncation_matches_hf() {
+    let path = fixtures().join("truncation/pairs.json");
+    let r: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let cases = r["cases"].as_array().unwrap();
+    assert!(cases.len() >= 10);
+    for tok in [BertTokenizer::from_dir(minilm_dir()).unwrap(), vocab_txt_tokenizer().0] {
+        for c in cases {
+            let (text, max_length) = (c["text"].as_str().unwrap(), c["max_length"].as_u64().unwrap() as usize);
+            let opts = EncodeOptions::default().max_length(max_length).padding(Padding::None);
+            let enc = match c["text_pair"].as_str() {
+                Some(pair) => tok.encode_batch(&[(text, pair)], &opts),
+                None => tok.encode_batch(&[text], &opts),
+            }
+            .unwrap();
+            let what = format!("{text:?} / {:?} at {max_length}", c["text_pair"]);
+            assert_eq!(tok.ids_to_tokens(&enc.input_ids[0]), c["tokens"].as_array().unwrap().iter().map(|t| t.as_str().unwrap()).collect::<Vec<_>>(), "{what}");
+            assert_eq!(enc.input_ids[0], ids(&c["input_ids"]), "{what}");
+            assert_eq!(enc.token_type_ids[0], ids(&c["token_type_ids"]), "{what}");
+        }
+    }
 }

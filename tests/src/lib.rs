@@ -10,10 +10,7 @@ use safetensors::{Dtype, SafeTensors};
 
 /// The backend under test: `$BERT_TEST_BACKEND` (flex, tch, wgpu), else the default build's.
 pub fn backend() -> Backend {
-    match std::env::var("BERT_TEST_BACKEND") {
-        Ok(name) => name.parse().unwrap_or_else(|e| panic!("BERT_TEST_BACKEND: {e}")),
-        Err(_) => Backend::default_compiled().expect("no backend compiled in"),
-    }
+    Backend::under_test().unwrap_or_else(|e| panic!("BERT_TEST_BACKEND: {e}"))
 }
 
 pub fn device() -> Device {

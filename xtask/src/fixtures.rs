@@ -50,6 +50,12 @@ pub fn run(args: Args) -> Result<()> {
             .arg(root.join("fixtures/tiny"));
         c
     })?;
+    // scikit-learn's split indices for bert-data's splits.
+    crate::status({
+        let mut c = Command::new(&python);
+        c.arg(root.join("scripts/make_split_fixtures.py")).arg(root.join("fixtures/splits/splits.json"));
+        c
+    })?;
     // The MiniLM reference comes from the harness's own script, run on the pinned model.
     let minilm = bert_assets::Store::from_env()
         .fetch("all-minilm-l6-v2")

@@ -7,6 +7,8 @@ mod fixtures;
 mod fuzz;
 mod gpu_check;
 mod test;
+mod test_plan;
+mod test_tally;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -120,4 +122,46 @@ pub fn status(mut cmd: Command) -> Result<()> {
         bail!("{cmd:?} failed ({st})");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Cmd, clap::Error> {
+        Cli::try_parse_from(std::iter::once("cargo xtask").chain(args.iter().copied())).map(|c| c.command)
+    }
+
+    #[test]
+    fn backends_name_their_features_and_refuse_unknown_ones() {
+        let asked = |v: &[&str]| backends(&v.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        let (b, f) = asked(&["flex", "tch", "wgpu"]).unwrap();
+        assert_eq!((b, f), (vec!["flex".to_string(), "tch".into(), "wgpu".into()], vec!["tch".to_string(), "wgpu".into()]));
+        assert_eq!(asked(&["wgpu"]).unwrap().1, ["wgpu"]);
+        let e = asked(&["flex", "cuda"]).unwrap_err().to_string();
+        assert!(e.contains("unknown backend `cuda`"), "{e}");
+        // Nothing asked: flex first, plus tch where libtorch is set up.
+        let (b, _) = asked(&[]).unwrap();
+        assert_eq!(b[0], "flex");
+        assert_eq!(b.contains(&"tch".to_string()), std::env::var_os("LIBTORCH").is_some());
+    }
+
+    #[test]
+    fn the_commands_parse_as_documented() {
+        match parse(&["test", "--backend", "flex,wgpu", "--", "--nocapture", "kill_9"]).unwrap() {
+            Cmd::Test(a) => assert_eq!(format!("{a:?}"), r#"Args { backends: ["flex", "wgpu"], rest: ["--nocapture", "kill_9"] }"#),
+            other => panic!("{other:?}"),
+        }
+        match parse(&["fuzz", "--seconds", "5", "data_rows"]).unwrap() {
+            Cmd::Fuzz(a) => assert_eq!((a.seconds, a.targets), (5, vec!["data_rows".to_string()])),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(parse(&["bench", "--group-by-length", "--shuffled-only"]), Err(e) if e.kind() == clap::error::ErrorKind::ArgumentConflict));
+        assert!(parse(&["bench", "--rounds", "two"]).is_err());
+        assert!(parse(&["no-such-command"]).is_err());
+        match parse(&["fetch-assets", "rotten-tomatoes"]).unwrap() {
+            Cmd::FetchAssets { names } => assert_eq!(names, ["rotten-tomatoes"]),
+            other => panic!("{other:?}"),
+        }
+    }
 }

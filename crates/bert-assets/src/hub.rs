@@ -254,8 +254,8 @@ impl Hub {
         std::fs::create_dir_all(dir).map_err(|source| Error::Io { path: dir.to_path_buf(), source })?;
         // One downloader per blob across processes; the lock goes with the handle.
         let lock_path = blob.with_extension("lock");
-        let _lock = bert_fs::open_lock_file(&lock_path)?;
-        _lock.lock().map_err(|source| Error::Io { path: lock_path.clone(), source })?;
+        let lock = bert_fs::open_lock_file(&lock_path)?;
+        lock.lock().map_err(|source| Error::Io { path: lock_path.clone(), source })?;
         if blob.is_file() {
             return Ok(());
         }

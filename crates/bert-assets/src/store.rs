@@ -11,12 +11,20 @@ use crate::{Error, Hub, Result, pypi};
 pub struct Store {
     root: PathBuf,
     hub: Hub,
+    /// A PEP 691 simple index (`$BERT_PYPI_INDEX`, else PyPI's).
+    pypi_index: String,
 }
 
 impl Store {
     /// A store at `root` whose hub source is configured from the environment.
     pub fn new(root: impl Into<PathBuf>) -> Self {
-        Self { root: root.into(), hub: Hub::from_env() }
+        Self { root: root.into(), hub: Hub::from_env(), pypi_index: pypi::index_from_env() }
+    }
+
+    /// The same store with another PyPI simple index (a mirror, or a test server).
+    pub fn with_pypi_index(mut self, url: impl Into<String>) -> Self {
+        self.pypi_index = url.into();
+        self
     }
 
     /// The same store with another hub (endpoint, cache) as its first source.
@@ -44,14 +52,14 @@ impl Store {
         let asset = manifest.get(name)?;
         let dir = self.root.join(&asset.name);
         // One fetcher at a time per asset, across threads and processes (tests run in
-        // parallel); the lock is released when `_lock` drops.
+        // parallel); the lock is released when `lock` drops.
         std::fs::create_dir_all(&self.root).map_err(|source| Error::Io {
             path: self.root.clone(),
             source,
         })?;
         let lock_path = self.root.join(format!(".{}.lock", asset.name));
-        let _lock = bert_fs::open_lock_file(&lock_path)?;
-        _lock.lock().map_err(|source| Error::Io {
+        let lock = bert_fs::open_lock_file(&lock_path)?;
+        lock.lock().map_err(|source| Error::Io {
             path: lock_path.clone(),
             source,
         })?;
@@ -121,7 +129,7 @@ impl Store {
         let Some(src) = &asset.pypi else {
             return Ok(());
         };
-        let archive = pypi::download(src, &self.root.join("downloads"))?;
+        let archive = pypi::download(src, &self.root.join("downloads"), &self.pypi_index)?;
         let io = |path: &Path| {
             let path = path.to_path_buf();
             move |source| Error::Io { path, source }

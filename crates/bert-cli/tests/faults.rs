@@ -1,26 +1,20 @@
-//! Issue 14, faults: `kill -9` at random points of `train` (checkpoint writes and rotation
-//! included) and of `predict`, and a disk that fills mid-write (`ulimit -f`, with SIGXFSZ
+//! Issue 14, faults: `kill -9` at seeded random points of `train` (checkpoint writes and
+//! rotation included) and of `predict`, and a disk that fills mid-write (`ulimit -f`, with SIGXFSZ
 //! ignored so writes fail with EFBIG as on a full disk). Afterwards the old files are intact,
 //! `--resume` ends with the uninterrupted run's weights bit for bit, and no half file is ever
-//! taken for a whole one. The counts are printed (README: Reliability).
+//! taken for a whole one. The kills are reached through `bert_fs::fault` (`BERT_KILL_AT=N`:
+//! SIGKILL at the N-th write step or optimizer step), so a seed (`BERT_FAULT_SEED`, printed
+//! with every failure) replays a run exactly. The counts are printed (README: Reliability). File handling does
+//! not depend on the backend: `cargo xtask test` runs this file once (`xtask/src/test_plan.rs`).
 
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::time::Duration;
+use std::os::unix::process::ExitStatusExt;
+use std::process::{Command, Output};
 
 use common::{cli, fixtures};
 
-/// File handling does not depend on the backend: these run in the flex pass of
-/// `cargo xtask test` only (hundreds of short runs would take minutes on lavapipe).
-fn other_backend() -> bool {
-    let other = std::env::var("BERT_TEST_BACKEND").is_ok_and(|b| b != "flex");
-    if other {
-        eprintln!("fault tests run with the flex backend only");
-    }
-    other
-}
 
 fn tiny() -> PathBuf {
     fixtures().join("tiny/single_label_classification")
@@ -55,7 +49,7 @@ fn run(args: &[String]) -> Output {
     cli(&args.iter().map(String::as_str).collect::<Vec<_>>())
 }
 
-/// xorshift64*: the kill times, reproducible.
+/// xorshift64*: the kill points, reproducible from the seed.
 struct Rng(u64);
 
 impl Rng {
@@ -65,6 +59,26 @@ impl Rng {
         self.0 ^= self.0 >> 27;
         self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) % n
     }
+}
+
+/// `BERT_FAULT_SEED` (to replay a failure), else `default`.
+fn seed(default: u64) -> u64 {
+    std::env::var("BERT_FAULT_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(default)
+}
+
+/// `bert-cli args` with `BERT_KILL_AT` set.
+fn cli_kill_at(at: &str, args: &[String]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_bert-cli")).args(args).env("BERT_KILL_AT", at).output().unwrap()
+}
+
+/// How many fault points a whole run passes (and that it succeeds).
+fn fault_points(args: &[String]) -> u64 {
+    let o = cli_kill_at("trace", args);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    let n = err.lines().filter(|l| l.starts_with("fault point ")).count() as u64;
+    assert!(n > 0, "no fault points traced:\n{err}");
+    n
 }
 
 /// A safetensors file is whole: its header parses and its data ends where the file does.
@@ -92,9 +106,6 @@ fn checkpoints_are_whole(out: &Path) -> usize {
 
 #[test]
 fn kill_9_at_random_points_then_resume_ends_bit_identical() {
-    if other_backend() {
-        return;
-    }
     let tmp = tempfile::tempdir().unwrap();
     let train = data(tmp.path());
     let (full, killed) = (tmp.path().join("full"), tmp.path().join("killed"));
@@ -103,30 +114,27 @@ fn kill_9_at_random_points_then_resume_ends_bit_identical() {
         a.extend(["--epochs".into(), "3".into()]);
         a
     };
-    // Kill times drawn over the first half of one whole run (measured here: process start and
-    // library loading differ between builds), so kills land anywhere from loading to the
-    // final export, and each resumed run gets further on average.
-    let t = std::time::Instant::now();
-    let o = run(&three(train_args(&train, &full)));
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let half_run = (t.elapsed().as_micros() as u64 / 2).max(1);
+    // The uninterrupted run, traced: its fault points are the kill points to draw from.
+    let points = fault_points(&three(train_args(&train, &full)));
     let resume_if_any = |mut args: Vec<String>| {
         if bert_train::checkpoint::last(&killed).is_some() {
             args.push("--resume".into());
         }
         args
     };
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
-    let (mut kills, mut with_checkpoints) = (0, 0);
-    for _ in 0..60 {
-        let args = resume_if_any(three(train_args(&train, &killed)));
-        let mut child = Command::new(env!("CARGO_BIN_EXE_bert-cli")).args(&args).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
-        std::thread::sleep(Duration::from_micros(rng.below(half_run)));
-        if child.try_wait().unwrap().is_some() {
-            break; // finished: the run is complete
+    let seed = seed(0x9e37_79b9_7f4a_7c15);
+    let mut rng = Rng(seed);
+    let (mut kills, mut with_checkpoints, mut at) = (0, 0, Vec::new());
+    for _ in 0..40 {
+        // Within the first eighth of a whole run's points: each resumed run gets a little
+        // further, so the kills spread over the whole run, loading to final export.
+        let point = 1 + rng.below(points / 8);
+        at.push(point);
+        let o = cli_kill_at(&point.to_string(), &resume_if_any(three(train_args(&train, &killed))));
+        if o.status.success() {
+            break; // the run got past the point: it is complete
         }
-        child.kill().unwrap(); // SIGKILL
-        child.wait().unwrap();
+        assert_eq!(o.status.signal(), Some(9), "seed {seed}, kill points {at:?}: not killed\n{}", String::from_utf8_lossy(&o.stderr));
         kills += 1;
         if checkpoints_are_whole(&killed) > 0 {
             with_checkpoints += 1;
@@ -137,58 +145,57 @@ fn kill_9_at_random_points_then_resume_ends_bit_identical() {
     }
     // Finish (or, if the last run was not killed, confirm) the run.
     let o = run(&resume_if_any(three(train_args(&train, &killed))));
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    eprintln!("train: {kills} kills survived ({with_checkpoints} with checkpoints on disk)");
-    assert!(kills >= 5 && with_checkpoints >= 3, "too few kills landed: {kills} ({with_checkpoints} with checkpoints)");
+    assert!(o.status.success(), "seed {seed}, kill points {at:?}: {}", String::from_utf8_lossy(&o.stderr));
+    eprintln!("train: {kills} kills survived ({with_checkpoints} with checkpoints on disk) of {points} fault points; seed {seed}, points {at:?}");
+    assert!(kills >= 5 && with_checkpoints >= 3, "seed {seed}: too few kills landed: {kills} ({with_checkpoints} with checkpoints)");
     let read = |p: PathBuf| std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
-    assert!(read(full.join("model.safetensors")) == read(killed.join("model.safetensors")), "final weights differ");
+    assert!(read(full.join("model.safetensors")) == read(killed.join("model.safetensors")), "seed {seed}, kill points {at:?}: final weights differ");
     assert_eq!(checkpoints_are_whole(&killed), 2, "rotation kept two");
     let leftovers: Vec<_> = std::fs::read_dir(&killed).unwrap().flatten().map(|e| e.file_name()).filter(|n| n.to_string_lossy().ends_with(".tmp")).collect();
-    assert!(leftovers.is_empty(), "temporary files left after the last run: {leftovers:?}");
+    assert!(leftovers.is_empty(), "seed {seed}: temporary files left after the last run: {leftovers:?}");
 }
 
 #[test]
 fn kill_9_during_predict_leaves_the_old_output_or_the_whole_new_one() {
-    if other_backend() {
-        return;
-    }
     let tmp = tempfile::tempdir().unwrap();
     let input = tmp.path().join("in.jsonl");
     let rows = 3000;
     let body: String = (0..rows).map(|i| format!("{{\"text\": \"row {i} is a good or bad film\"}}\n")).collect();
     std::fs::write(&input, body).unwrap();
     let out = tmp.path().join("out.jsonl");
-    std::fs::write(&out, "old\n").unwrap();
     let tiny = tiny();
-    let args = ["predict", "--model", tiny.to_str().unwrap(), "--input", input.to_str().unwrap(), "--output", out.to_str().unwrap()];
-    // Kill times spread over one whole run, so some land while the output is written.
-    let t = std::time::Instant::now();
-    assert!(cli(&args).status.success());
-    let whole_run = t.elapsed().as_micros() as u64;
+    let args: Vec<String> = ["predict", "--model", tiny.to_str().unwrap(), "--input", input.to_str().unwrap(), "--output", out.to_str().unwrap()]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    // Every write into the temporary output, its sync and its rename are points.
+    let points = fault_points(&args);
     std::fs::write(&out, "old\n").unwrap();
-    let mut rng = Rng(0x2545_f491_4f6c_dd1d);
-    let (mut kills, mut old, mut new) = (0, 0, 0);
-    for _ in 0..16 {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_bert-cli")).args(args).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
-        std::thread::sleep(Duration::from_micros(rng.below(whole_run + whole_run / 5)));
-        let finished = child.try_wait().unwrap().is_some();
-        if !finished {
-            child.kill().unwrap();
-            child.wait().unwrap();
-            kills += 1;
-        }
+    let seed = seed(0x2545_f491_4f6c_dd1d);
+    let mut rng = Rng(seed);
+    let (mut old, mut new) = (0, 0);
+    // The last point is the rename itself: always one kill there, the rest anywhere.
+    let mut at: Vec<u64> = (0..15).map(|_| 1 + rng.below(points)).collect();
+    at.push(points);
+    for &point in &at {
+        let o = cli_kill_at(&point.to_string(), &args);
+        assert_eq!(o.status.signal(), Some(9), "seed {seed}, point {point}: not killed");
         let text = std::fs::read_to_string(&out).unwrap();
         if text == "old\n" {
             old += 1;
         } else {
-            assert_eq!(text.lines().count(), rows, "a partial output under the final name");
+            assert_eq!(text.lines().count(), rows, "seed {seed}, point {point}: a partial output under the final name");
             assert!(text.lines().all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()));
             new += 1;
             std::fs::write(&out, "old\n").unwrap();
         }
+        let temps: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().flatten().map(|e| e.file_name()).filter(|n| n.to_string_lossy().starts_with(".out.jsonl.")).collect();
+        for t in temps {
+            std::fs::remove_file(tmp.path().join(t)).unwrap(); // a kill's leftover, never the output
+        }
     }
-    eprintln!("predict: {kills} kills; output old {old} times, whole and new {new} times");
-    assert!(kills >= 3, "too few kills landed: {kills}");
+    eprintln!("predict: {} kills of {points} fault points; output old {old} times, whole and new {new} times; seed {seed}", at.len());
+    assert!(old >= 1 && new >= 1, "seed {seed}: kills before and after the rename ({old} old, {new} new)");
 }
 
 /// `bert-cli` with a file-size limit of `kib` KiB and SIGXFSZ ignored: writes past the limit
@@ -200,9 +207,6 @@ fn cli_with_file_limit(kib: u64, args: &[String]) -> Output {
 
 #[test]
 fn a_full_disk_fails_cleanly_and_keeps_the_old_files() {
-    if other_backend() {
-        return;
-    }
     let tmp = tempfile::tempdir().unwrap();
     // predict: 3000 rows of results (~300 KB) against a 16 KiB limit.
     let input = tmp.path().join("in.jsonl");

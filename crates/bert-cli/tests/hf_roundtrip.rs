@@ -34,6 +34,7 @@ fn compare(dir: &Path, input: &Path, max_length: usize, tol: f32) {
     assert_eq!(ours.len(), theirs.len());
     for (i, (a, b)) in ours.iter().zip(&theirs).enumerate() {
         let (a, b) = (f32s(&a["logits"]), f32s(&b["logits"]));
+        assert_eq!(a.len(), b.len(), "row {i}: logits");
         for (x, y) in a.iter().zip(&b) {
             assert!((x - y).abs() <= tol, "row {i}: ours {a:?}, transformers {b:?}");
         }

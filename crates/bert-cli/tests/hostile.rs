@@ -204,15 +204,7 @@ fn predict_never_destroys_its_input_nor_follows_a_planted_link() {
 
 /// Overwrites the f32 values of `key` in a safetensors file with `value`.
 fn poison(file: &Path, key: &str, value: f32) {
-    let mut bytes = std::fs::read(file).unwrap();
-    let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
-    let header: serde_json::Value = serde_json::from_slice(&bytes[8..8 + n]).unwrap();
-    let offsets = &header[key]["data_offsets"];
-    let (a, b) = (offsets[0].as_u64().unwrap() as usize, offsets[1].as_u64().unwrap() as usize);
-    for chunk in bytes[8 + n + a..8 + n + b].chunks_mut(4) {
-        chunk.copy_from_slice(&value.to_le_bytes());
-    }
-    std::fs::write(file, bytes).unwrap();
+    common::edit_f32s(file, key, |_, _| value);
 }
 
 #[test]

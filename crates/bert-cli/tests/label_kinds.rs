@@ -68,8 +68,7 @@ fn multi_label_files_train_evaluate_and_predict() {
     assert_eq!(cfg["problem_type"], "multi_label_classification");
     assert_eq!(cfg["id2label"], serde_json::json!({"0": "funny", "1": "long", "2": "sad"}));
     let results = json(&out.join("eval_results.json"));
-    let subset = results["eval_subset_accuracy"].as_f64().unwrap();
-    assert!((0.0..=1.0).contains(&subset) && results["eval_f1_micro"].is_f64(), "{results}");
+    assert!(results["eval_subset_accuracy"].is_f64() && results["eval_f1_micro"].is_f64(), "{results}");
     // The test file (here the validation file again) is evaluated with the final model.
     let test = json(&out.join("test_results.json"));
     assert_eq!((&test["test_subset_accuracy"], &test["test_samples"]), (&results["eval_subset_accuracy"], &serde_json::json!(12)));
@@ -91,6 +90,24 @@ fn multi_label_files_train_evaluate_and_predict() {
     let rows = jsonl(&preds);
     assert_eq!(rows.len(), 12);
     assert!(rows.iter().all(|r| r["labels"].is_array() && r["probs"].as_array().unwrap().len() == 3));
+    // The evaluation's numbers are those of these predictions against the file's labels
+    // (subset accuracy: every label right; micro F1 over all label decisions).
+    let truth: Vec<Vec<String>> = std::fs::read_to_string(&val).unwrap().lines().map(|l| {
+        let v: Value = serde_json::from_str(l).unwrap();
+        v["label"].as_array().unwrap().iter().map(|t| t.as_str().unwrap().to_string()).collect()
+    }).collect();
+    assert_eq!(truth.len(), rows.len());
+    let (mut exact, mut tp, mut fp, mut fneg) = (0, 0, 0, 0);
+    for (r, want) in rows.iter().zip(&truth) {
+        let got: Vec<String> = r["labels"].as_array().unwrap().iter().map(|t| t.as_str().unwrap().to_string()).collect();
+        exact += usize::from(tags.iter().all(|t| got.iter().any(|g| g == t) == want.iter().any(|w| w == t)));
+        tp += got.iter().filter(|g| want.contains(g)).count();
+        fp += got.iter().filter(|g| !want.contains(g)).count();
+        fneg += want.iter().filter(|w| !got.contains(w)).count();
+    }
+    let f1 = if tp == 0 { 0.0 } else { 2.0 * tp as f64 / (2 * tp + fp + fneg) as f64 };
+    assert!((results["eval_subset_accuracy"].as_f64().unwrap() - exact as f64 / 12.0).abs() < 1e-9, "{results} vs {exact} of 12 exact");
+    assert!((results["eval_f1_micro"].as_f64().unwrap() - f1).abs() < 1e-9, "{results} vs micro F1 {f1}");
 
     // The same data as CSV with delimited label cells trains to the same model.
     let out_csv = tmp.path().join("run_csv");
@@ -149,7 +166,15 @@ fn regression_needs_a_new_head_and_trains() {
     assert_eq!((cfg["problem_type"].as_str(), cfg["id2label"].as_object().map(|m| m.len())), (Some("regression"), Some(1)));
     let results = json(&out.join("eval_results.json"));
     let mse = results["eval_mse"].as_f64().unwrap();
-    assert!(mse.is_finite() && results["eval_pearson"].is_f64(), "{results}");
+    assert!(results["eval_pearson"].is_f64(), "{results}");
+    // The MSE is that of `predict`'s values against the file's scores.
+    let preds = tmp.path().join("preds.jsonl");
+    run_ok(&["predict", "--model", out.to_str().unwrap(), "--input", val_p.to_str().unwrap(), "--output", preds.to_str().unwrap(), "--max-length", "16"]);
+    let values: Vec<f64> = jsonl(&preds).iter().map(|r| r["value"].as_f64().unwrap()).collect();
+    let scores: Vec<f64> = std::fs::read_to_string(&val_p).unwrap().lines().skip(1).map(|l| l.rsplit(',').next().unwrap().parse().unwrap()).collect();
+    assert_eq!((values.len(), scores.len()), (8, 8));
+    let want = values.iter().zip(&scores).map(|(v, s)| (v - s) * (v - s)).sum::<f64>() / 8.0;
+    assert!((mse - want).abs() <= 1e-5 * want.max(1.0), "eval_mse {mse}, from predict's values {want}");
     let losses: Vec<f64> = json(&out.join("trainer_state.json"))["log_history"].as_array().unwrap().iter().filter_map(|e| e["loss"].as_f64()).collect();
     assert!(losses[7] < losses[0], "MSE did not go down: {losses:?}");
     let e_out = tmp.path().join("eval.json");

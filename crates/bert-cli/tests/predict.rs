@@ -49,10 +49,53 @@ fn tiny_models_match_transformers() {
                     assert!((p.iter().sum::<f32>() - 1.0).abs() < 1e-5);
                 }
             }
-            "regression" => assert!(got[0]["value"].is_number()),
-            _ => assert!(got[0]["labels"].is_array()),
+            // The value is the one output, PyTorch's logit.
+            "regression" => {
+                for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+                    assert_close(&format!("regression row {i}"), &[g["value"].as_f64().unwrap() as f32], &f32s(&w["logits"])[..1], 1e-5);
+                }
+            }
+            _ => {
+                check_multi_label(&got, &want, &[0.0; 3]);
+            }
         }
     }
+}
+
+/// Multi-label rows against PyTorch's logits shifted by `shift` (a bias added to the head):
+/// probabilities are their sigmoids, labels those above 0.5 (HF's threshold).
+fn check_multi_label(got: &[serde_json::Value], want: &[serde_json::Value], shift: &[f32; 3]) -> usize {
+    let names = ["negative", "neutral", "positive"];
+    assert_eq!(got.len(), want.len());
+    let mut labels_on = 0;
+    for (i, (g, w)) in got.iter().zip(want).enumerate() {
+        let logits: Vec<f32> = f32s(&w["logits"]).iter().zip(shift).map(|(l, s)| l + s).collect();
+        assert_close(&format!("row {i} logits"), &f32s(&g["logits"]), &logits, 1e-5);
+        let probs: Vec<f32> = logits.iter().map(|l| 1.0 / (1.0 + (-l).exp())).collect();
+        assert_close(&format!("row {i} probabilities"), &f32s(&g["probs"]), &probs, 1e-5);
+        let on: Vec<&str> = (0..3).filter(|&k| probs[k] > 0.5).map(|k| names[k]).collect();
+        assert_eq!(g["labels"], serde_json::json!(on), "row {i}: {probs:?}");
+        labels_on += on.len();
+    }
+    labels_on
+}
+
+/// The tiny multi-label head's logits are all negative (no label on); with 0.5 added to the
+/// `neutral` bias some rows cross the threshold and others do not, so both sides of it are
+/// checked against PyTorch's logits (+0.5, exact up to rounding: the bias is added last).
+#[test]
+fn multi_label_labels_follow_the_threshold() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("model");
+    let src = fixtures().join("tiny/multi_label_classification");
+    common::copy_dir(&src, &dir);
+    common::edit_f32s(&dir.join("model.safetensors"), "classifier.bias", |i, b| if i == 1 { b + 0.5 } else { b });
+    let out = tmp.path().join("out.jsonl");
+    let o = predict(&dir, &src.join("predict_input.jsonl"), &out, &["--batch-size", "2", "--max-length", "16"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (got, want) = (jsonl(&out), jsonl(&src.join("predict_reference.jsonl")));
+    let on = check_multi_label(&got, &want, &[0.0, 0.5, 0.0]);
+    assert!(on > 0 && on < got.len(), "{on} of {} rows with `neutral`: both sides of the threshold", got.len());
 }
 
 #[test]
@@ -141,7 +184,9 @@ fn minilm_directory_matches_transformers() {
     let out = tmp.path().join("out.jsonl");
     let o = predict(&dir, &input, &out, &["--batch-size", "5"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    for (g, e) in jsonl(&out).iter().zip(examples) {
+    let got = jsonl(&out);
+    assert_eq!(got.len(), examples.len(), "one output row per input row");
+    for (g, e) in got.iter().zip(examples) {
         assert_close(e["text"].as_str().unwrap(), &f32s(&g["logits"]), &f32s(&e["logits"]), 1e-4);
     }
 }
@@ -173,6 +218,7 @@ fn padded_padding_free_and_malloc_settings_agree() {
     let system = run("system.jsonl", &[], true);
     assert!(free.len() > 3, "the input must make several batches");
     assert_eq!(free.len(), padded.len());
+    assert_eq!(free.len(), system.len());
     for (i, ((f, p), s)) in free.iter().zip(&padded).zip(&system).enumerate() {
         assert_close(&format!("row {i}: padding-free vs padded"), &f32s(&f["logits"]), &f32s(&p["logits"]), 1e-5);
         assert_eq!(f["logits"], s["logits"], "row {i}: the allocator changed a result");

@@ -6,8 +6,8 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::os::unix::process::ExitStatusExt;
+use std::process::Command;
 
 use common::{cli, fixtures};
 use serde_json::Value;
@@ -68,23 +68,13 @@ fn sigkill_then_resume_ends_bit_identical() {
     let o = cli(&args.iter().map(String::as_str).collect::<Vec<_>>());
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 
-    // The same run, killed once its checkpoint-20 is on disk (mid-epoch 0 of 2: 150 steps
-    // an epoch).
-    let mut child = Command::new(env!("CARGO_BIN_EXE_bert-cli"))
-        .args(train_args(&model, &train, &killed))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
-    while !killed.join("checkpoint-20").is_dir() {
-        assert!(child.try_wait().unwrap().is_none(), "the run ended before it could be killed");
-        assert!(started.elapsed() < Duration::from_secs(300), "no checkpoint-20 after 5 minutes");
-        std::thread::sleep(Duration::from_millis(2));
-    }
-    child.kill().unwrap(); // SIGKILL
-    child.wait().unwrap();
+    // The same run, killed by SIGKILL after its 25th optimizer step (checkpoint-20 on disk,
+    // mid-epoch 0 of 2: 150 steps an epoch), through bert-fs's kill switch.
+    let o = Command::new(env!("CARGO_BIN_EXE_bert-cli")).args(train_args(&model, &train, &killed)).env("BERT_KILL_AT", "optimizer step:25").output().unwrap();
+    assert_eq!(o.status.signal(), Some(9), "not killed: {}", String::from_utf8_lossy(&o.stderr));
     assert!(!killed.join("model.safetensors").exists(), "the run finished before the kill");
+    let steps: Vec<usize> = bert_train::checkpoint::list(&killed).iter().map(|(s, _)| *s).collect();
+    assert_eq!(steps, [10, 20], "the checkpoints before step 25");
     // Whatever step it reached, no partial checkpoint is taken for a complete one.
     for (_, dir) in bert_train::checkpoint::list(&killed) {
         assert!(dir.join("model.bpk").is_file() && dir.join("optimizer.bpk").is_file());
@@ -122,7 +112,9 @@ fn sigkill_then_resume_ends_bit_identical() {
     let acc = r["eval_accuracy"].as_f64().unwrap();
     let confusion: usize = r["eval_confusion_matrix"].as_array().unwrap().iter().flat_map(|row| row.as_array().unwrap()).map(|v| v.as_u64().unwrap() as usize).sum();
     assert_eq!(confusion, 1200);
-    assert!((0.0..=1.0).contains(&acc));
+    // Accuracy is the confusion matrix's diagonal.
+    let diagonal: u64 = r["eval_confusion_matrix"].as_array().unwrap().iter().enumerate().map(|(i, row)| row[i].as_u64().unwrap()).sum();
+    assert!((acc - diagonal as f64 / 1200.0).abs() < 1e-12, "accuracy {acc}, diagonal {diagonal} of 1200");
 }
 
 #[test]

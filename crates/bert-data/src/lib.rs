@@ -22,6 +22,7 @@ mod batch;
 mod clip;
 mod encoded;
 mod labels;
+mod numpy_random;
 mod read;
 pub mod rotten_tomatoes;
 pub mod split;

@@ -2,13 +2,15 @@
 //! `shuffle`, a seed, `stratify` by label; and a group-aware split (sklearn's
 //! `GroupShuffleSplit`: no group, e.g. a movie, in both splits).
 //!
-//! Sizes follow sklearn exactly (`n_test = ceil(test_size * n)`, `n_train = n - n_test`;
-//! stratified per-class counts by its `_approximate_mode`, remainders to the largest
-//! fractions). The permutation is our own (numpy's generator cannot be reproduced without
-//! numpy): indices ordered by a keyed SplitMix64 hash of (seed, index), the same on every
-//! platform and run.
+//! The indices are scikit-learn's own for the same seed (`random_state`): sizes by its
+//! `_validate_shuffle_split` (`n_test = ceil(test_size * n)`, `n_train = n - n_test`),
+//! permutations from numpy's legacy `RandomState` (`numpy_random.rs`), drawn in the order
+//! sklearn draws them. `fixtures/splits.json` (`scripts/make_split_fixtures.py`, scikit-learn
+//! 1.9.1, numpy 2.4.6) pins them. As in numpy, a seed must fit in 32 bits.
 
 use std::collections::BTreeMap;
+
+use crate::numpy_random::RandomState;
 
 /// How much goes to the test split.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -33,6 +35,8 @@ pub enum SplitError {
     FewerThanClasses { n_test: usize, n_train: usize, classes: usize },
     #[error("the split leaves class {class} without a training example ({count} in all, all in test)")]
     NoTrainingExample { class: usize, count: usize },
+    #[error("seed {0} does not fit in 32 bits (numpy's RandomState, which scikit-learn splits with, takes 0..=4294967295)")]
+    SeedTooLarge(u64),
 }
 
 /// sklearn `_validate_shuffle_split`: the (train, test) sizes for `n` examples.
@@ -49,55 +53,57 @@ pub fn split_sizes(n: usize, test_size: TestSize) -> Result<(usize, usize), Spli
     Ok((n_train, n_test))
 }
 
-/// A seeded order of `items`: sorted by a SplitMix64 hash of (seed, item).
-fn seeded_order(items: &mut [usize], seed: u64) {
-    let key = |i: usize| {
-        let mut z = seed ^ (i as u64).wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    };
-    items.sort_by_key(|&i| (key(i), i));
+/// The generator sklearn's `check_random_state(seed)` makes.
+fn random_state(seed: u64) -> Result<RandomState, SplitError> {
+    u32::try_from(seed).map(RandomState::new).map_err(|_| SplitError::SeedTooLarge(seed))
 }
 
 /// `train_test_split(range(n), test_size=…, shuffle=…, random_state=seed)`: (train, test)
-/// indices. Without shuffling the first `n_train` are the training split, as in sklearn.
+/// indices. Shuffled, it is `ShuffleSplit`: test = `permutation[:n_test]`, train the rest in
+/// permutation order; without shuffling the first `n_train` are the training split.
 pub fn train_test_split(n: usize, test_size: TestSize, shuffle: bool, seed: u64) -> Result<(Vec<usize>, Vec<usize>), SplitError> {
-    let (n_train, _) = split_sizes(n, test_size)?;
-    let mut order: Vec<usize> = (0..n).collect();
+    let (n_train, n_test) = split_sizes(n, test_size)?;
     if !shuffle {
+        let mut order: Vec<usize> = (0..n).collect();
         let test = order.split_off(n_train);
         return Ok((order, test));
     }
-    seeded_order(&mut order, seed);
-    let train = order.split_off(n - n_train);
+    let mut order = random_state(seed)?.permutation(n);
+    let train = order.split_off(n_test);
     Ok((train, order))
 }
 
 /// sklearn `_approximate_mode`: `total` drawn from classes of these sizes, each class's
-/// share floored, the rest to the largest remainders (ties to the smaller class id; sklearn
-/// breaks them at random).
-fn approximate_mode(counts: &[usize], total: usize) -> Vec<usize> {
-    let n: usize = counts.iter().sum();
-    let exact: Vec<f64> = counts.iter().map(|&c| c as f64 * total as f64 / n as f64).collect();
-    let mut take: Vec<usize> = exact.iter().map(|e| e.floor() as usize).collect();
-    let mut left = total - take.iter().sum::<usize>();
-    let mut by_remainder: Vec<usize> = (0..counts.len()).collect();
-    by_remainder.sort_by(|&a, &b| (exact[b] - exact[b].floor()).total_cmp(&(exact[a] - exact[a].floor())).then(a.cmp(&b)));
-    for &c in by_remainder.iter().cycle() {
-        if left == 0 {
+/// share (`count / sum * total`, in that order of float operations) floored, the rest one
+/// each to the largest remainders; among equal remainders `rng.choice(…, replace=False)`
+/// picks which (a permutation of the tied classes, whose prefix is taken).
+fn approximate_mode(counts: &[usize], total: usize, rng: &mut RandomState) -> Vec<usize> {
+    let sum = counts.iter().sum::<usize>() as f64;
+    let continuous: Vec<f64> = counts.iter().map(|&c| c as f64 / sum * total as f64).collect();
+    let mut take: Vec<usize> = continuous.iter().map(|c| c.floor() as usize).collect();
+    let mut need = total.saturating_sub(take.iter().sum());
+    let remainder: Vec<f64> = continuous.iter().zip(&take).map(|(c, &t)| c - t as f64).collect();
+    let mut values = remainder.clone();
+    values.sort_by(|a, b| b.total_cmp(a));
+    values.dedup();
+    for value in values {
+        if need == 0 {
             break;
         }
-        if take[c] < counts[c] {
-            take[c] += 1;
-            left -= 1;
+        let tied: Vec<usize> = (0..counts.len()).filter(|&i| remainder[i] == value).collect();
+        let now = tied.len().min(need);
+        for k in rng.permutation(tied.len()).into_iter().take(now) {
+            take[tied[k]] += 1;
         }
+        need -= now;
     }
     take
 }
 
-/// `train_test_split(…, stratify=labels, shuffle=True)`: each class split in the overall
-/// proportion (within one example per class).
+/// `train_test_split(…, stratify=labels, shuffle=True)`, i.e. sklearn's
+/// `StratifiedShuffleSplit`: per-class training counts by `_approximate_mode` of `n_train`,
+/// test counts of what is left, each class's members (in index order) permuted, then both
+/// splits permuted. Classes are the label ids in ascending order, as `np.unique` sorts them.
 pub fn stratified_split(labels: &[usize], test_size: TestSize, seed: u64) -> Result<(Vec<usize>, Vec<usize>), SplitError> {
     let n = labels.len();
     let (n_train, n_test) = split_sizes(n, test_size)?;
@@ -111,42 +117,42 @@ pub fn stratified_split(labels: &[usize], test_size: TestSize, seed: u64) -> Res
     if n_test < members.len() || n_train < members.len() {
         return Err(SplitError::FewerThanClasses { n_test, n_train, classes: members.len() });
     }
+    let mut rng = random_state(seed)?;
     let counts: Vec<usize> = members.values().map(Vec::len).collect();
-    let test_counts = approximate_mode(&counts, n_test);
-    if let Some(((&class, m), _)) = members.iter().zip(&test_counts).find(|((_, m), t)| **t >= m.len()) {
+    let train_counts = approximate_mode(&counts, n_train, &mut rng);
+    // sklearn allows a class with no training example; a classifier cannot learn it.
+    if let Some(((&class, m), _)) = members.iter().zip(&train_counts).find(|(_, t)| **t == 0) {
         return Err(SplitError::NoTrainingExample { class, count: m.len() });
     }
+    let left: Vec<usize> = counts.iter().zip(&train_counts).map(|(c, t)| c - t).collect();
+    let test_counts = approximate_mode(&left, n_test, &mut rng);
     let (mut train, mut test) = (Vec::with_capacity(n_train), Vec::with_capacity(n_test));
-    for ((class, mut m), t) in members.into_iter().zip(test_counts) {
-        seeded_order(&mut m, seed ^ (class as u64).wrapping_mul(0xD1B5_4A32_D192_ED03));
-        let rest = m.split_off(t);
-        test.extend(m);
-        train.extend(rest);
+    for ((m, t), s) in members.values().zip(train_counts).zip(test_counts) {
+        let order = rng.permutation(m.len());
+        train.extend(order[..t].iter().map(|&k| m[k]));
+        test.extend(order[t..t + s].iter().map(|&k| m[k]));
     }
-    seeded_order(&mut train, seed);
-    seeded_order(&mut test, seed);
+    rng.shuffle(&mut train);
+    rng.shuffle(&mut test);
     Ok((train, test))
 }
 
-/// sklearn `GroupShuffleSplit(n_splits=1, test_size=…)`: `test_size` counts groups; every
-/// example of a test group is in the test split, so no group is in both.
+/// sklearn `GroupShuffleSplit(n_splits=1, test_size=…)`: `test_size` counts groups; the
+/// groups (sorted by name, as `np.unique` does) are split by `ShuffleSplit`, and each split
+/// holds every example of its groups in index order, so no group is in both.
 pub fn group_split<S: AsRef<str>>(groups: &[S], test_size: TestSize, seed: u64) -> Result<(Vec<usize>, Vec<usize>), SplitError> {
-    let mut ids: BTreeMap<&str, usize> = BTreeMap::new();
-    for g in groups {
-        let next = ids.len();
-        ids.entry(g.as_ref()).or_insert(next);
+    let mut rank: BTreeMap<&str, usize> = groups.iter().map(|g| (g.as_ref(), 0)).collect();
+    for (i, r) in rank.values_mut().enumerate() {
+        *r = i;
     }
-    // Group ids in sorted name order (stable across input orders), then a seeded split of them.
-    let sorted: BTreeMap<usize, usize> = ids.values().enumerate().map(|(rank, &id)| (id, rank)).collect();
-    let (_, test_groups) = train_test_split(ids.len(), test_size, true, seed)?;
-    let mut in_test = vec![false; ids.len()];
+    let (_, test_groups) = train_test_split(rank.len(), test_size, true, seed)?;
+    let mut in_test = vec![false; rank.len()];
     for g in test_groups {
         in_test[g] = true;
     }
     let (mut train, mut test) = (Vec::new(), Vec::new());
     for (i, g) in groups.iter().enumerate() {
-        let rank = sorted[&ids[g.as_ref()]];
-        if in_test[rank] { test.push(i) } else { train.push(i) }
+        if in_test[rank[g.as_ref()]] { test.push(i) } else { train.push(i) }
     }
     Ok((train, test))
 }
@@ -179,14 +185,12 @@ mod tests {
     }
 
     #[test]
-    fn a_known_split_is_stable_across_versions() {
-        // Pinned: a change of the permutation changes every user's splits.
+    fn a_known_split_is_sklearns() {
+        // `train_test_split(np.arange(10), test_size=0.3, random_state=42)` (the fixture test,
+        // tests/sklearn_splits.rs, has many more).
         let (train, test) = train_test_split(10, TestSize::Fraction(0.3), true, 42).unwrap();
-        assert_eq!(test.len(), 3);
-        assert_eq!((train.clone(), test.clone()), train_test_split(10, TestSize::Fraction(0.3), true, 42).unwrap());
-        let mut all: Vec<usize> = train.iter().chain(&test).copied().collect();
-        all.sort();
-        assert_eq!(all, (0..10).collect::<Vec<_>>());
+        assert_eq!((train, test), (vec![0, 7, 2, 9, 4, 3, 6], vec![8, 1, 5]));
+        assert_eq!(train_test_split(10, TestSize::Fraction(0.3), true, 1 << 32), Err(SplitError::SeedTooLarge(1 << 32)));
     }
 
     fn check_partition(n: usize, train: &[usize], test: &[usize]) {
@@ -195,43 +199,88 @@ mod tests {
         assert_eq!(all, (0..n).collect::<Vec<_>>(), "disjoint and complete");
     }
 
+    fn seeds() -> impl Strategy<Value = u64> {
+        any::<u32>().prop_map(u64::from)
+    }
+
     proptest! {
         #[test]
-        fn plain_splits_partition(n in 2usize..400, frac in 0.01f64..0.99, seed in any::<u64>(), shuffle in any::<bool>()) {
-            if let Ok((train, test)) = train_test_split(n, TestSize::Fraction(frac), shuffle, seed) {
-                check_partition(n, &train, &test);
-                prop_assert_eq!(test.len(), (frac * n as f64).ceil() as usize);
-                prop_assert_eq!((train, test), train_test_split(n, TestSize::Fraction(frac), shuffle, seed).unwrap());
+        fn plain_splits_partition(n in 2usize..400, frac in 0.01f64..0.99, seed in seeds(), shuffle in any::<bool>()) {
+            let n_test = (frac * n as f64).ceil() as usize;
+            match train_test_split(n, TestSize::Fraction(frac), shuffle, seed) {
+                Ok((train, test)) => {
+                    check_partition(n, &train, &test);
+                    prop_assert_eq!(test.len(), n_test);
+                    prop_assert_eq!((train, test), train_test_split(n, TestSize::Fraction(frac), shuffle, seed).unwrap());
+                }
+                // Only when the ceiling leaves no training example.
+                Err(e) => prop_assert_eq!(e, SplitError::Empty { n, n_test, n_train: 0 }),
             }
         }
 
         #[test]
-        fn stratified_splits_keep_proportions(labels in prop::collection::vec(0usize..4, 8..300), frac in 0.1f64..0.9, seed in any::<u64>()) {
-            if let Ok((train, test)) = stratified_split(&labels, TestSize::Fraction(frac), seed) {
-                check_partition(labels.len(), &train, &test);
-                let n = labels.len() as f64;
-                for class in 0..4 {
-                    let total = labels.iter().filter(|&&l| l == class).count() as f64;
-                    let in_test = test.iter().filter(|&&i| labels[i] == class).count() as f64;
-                    prop_assert!((in_test - total * test.len() as f64 / n).abs() < 1.0 + 1e-9,
-                        "class {class}: {in_test} of {total} in test, expected {}", total * test.len() as f64 / n);
-                    if total > 0.0 {
-                        prop_assert!(in_test < total, "class {class} has no training example");
+        fn seeds_past_32_bits_are_refused(seed in (1u64 << 32)..u64::MAX, n in 2usize..50) {
+            prop_assert_eq!(train_test_split(n, TestSize::Count(1), true, seed), Err(SplitError::SeedTooLarge(seed)));
+            prop_assert_eq!(group_split(&["a", "b"], TestSize::Count(1), seed), Err(SplitError::SeedTooLarge(seed)));
+        }
+
+        #[test]
+        fn stratified_splits_keep_proportions(labels in prop::collection::vec(0usize..4, 8..300), frac in 0.1f64..0.9, seed in seeds()) {
+            let n = labels.len();
+            let count = |class: usize| labels.iter().filter(|&&l| l == class).count();
+            let present: Vec<usize> = (0..4).filter(|&c| count(c) > 0).collect();
+            let (n_train, n_test) = match split_sizes(n, TestSize::Fraction(frac)) {
+                Ok(sizes) => sizes,
+                // Sizes that leave a side empty: the same error as the plain split's.
+                Err(e) => {
+                    prop_assert_eq!(stratified_split(&labels, TestSize::Fraction(frac), seed), Err(e));
+                    return Ok(());
+                }
+            };
+            match stratified_split(&labels, TestSize::Fraction(frac), seed) {
+                Ok((train, test)) => {
+                    check_partition(n, &train, &test);
+                    for class in 0..4 {
+                        let total = count(class) as f64;
+                        let in_test = test.iter().filter(|&&i| labels[i] == class).count() as f64;
+                        prop_assert!((in_test - total * test.len() as f64 / n as f64).abs() < 1.0 + 1e-9,
+                            "class {class}: {in_test} of {total} in test, expected {}", total * test.len() as f64 / n as f64);
+                        if total > 0.0 {
+                            prop_assert!(in_test < total, "class {class} has no training example");
+                        }
                     }
+                    prop_assert_eq!((train, test), stratified_split(&labels, TestSize::Fraction(frac), seed).unwrap());
                 }
-                prop_assert_eq!((train, test), stratified_split(&labels, TestSize::Fraction(frac), seed).unwrap());
+                // Each error only where its condition holds.
+                Err(SplitError::TooFewInClass { class, count: c }) => prop_assert!(c < 2 && count(class) == c),
+                Err(SplitError::FewerThanClasses { classes, .. }) => {
+                    prop_assert_eq!(classes, present.len());
+                    prop_assert!(n_test < classes || n_train < classes);
+                }
+                // A class's share of the training split floors to 0 only below one example.
+                Err(SplitError::NoTrainingExample { class, count: c }) => {
+                    prop_assert_eq!(count(class), c);
+                    prop_assert!((c * n_train) < n, "class {class}: {c} of {n} with {n_train} to train");
+                }
+                Err(e) => prop_assert!(false, "unexpected {e}"),
             }
         }
 
         #[test]
-        fn group_splits_never_share_a_group(groups in prop::collection::vec(0u8..20, 2..200), frac in 0.05f64..0.95, seed in any::<u64>()) {
+        fn group_splits_never_share_a_group(groups in prop::collection::vec(0u8..20, 2..200), frac in 0.05f64..0.95, seed in seeds()) {
             let groups: Vec<String> = groups.iter().map(|g| format!("movie-{g}")).collect();
-            if let Ok((train, test)) = group_split(&groups, TestSize::Fraction(frac), seed) {
-                check_partition(groups.len(), &train, &test);
-                for &i in &test {
-                    prop_assert!(train.iter().all(|&j| groups[j] != groups[i]));
+            let distinct = groups.iter().collect::<std::collections::BTreeSet<_>>().len();
+            match group_split(&groups, TestSize::Fraction(frac), seed) {
+                Ok((train, test)) => {
+                    check_partition(groups.len(), &train, &test);
+                    for &i in &test {
+                        prop_assert!(train.iter().all(|&j| groups[j] != groups[i]));
+                    }
+                    let test_groups = test.iter().map(|&i| &groups[i]).collect::<std::collections::BTreeSet<_>>().len();
+                    prop_assert_eq!(test_groups, (frac * distinct as f64).ceil() as usize);
+                    prop_assert_eq!((train, test), group_split(&groups, TestSize::Fraction(frac), seed).unwrap());
                 }
-                prop_assert_eq!((train, test), group_split(&groups, TestSize::Fraction(frac), seed).unwrap());
+                Err(e) => prop_assert!(matches!(e, SplitError::Empty { n, .. } if n == distinct), "{e}"),
             }
         }
     }

@@ -78,8 +78,10 @@ impl AtomicFile {
         let path = self.path;
         let tmp = self.tmp.into_inner().map_err(|e| Error::Write { path: path.clone(), source: e.into_error() })?;
         tmp.as_file().sync_all().map_err(write_err(&path))?;
+        crate::fault::point("synced");
         // The rename replaces a symlink at `path` itself, never the file it points to.
         tmp.persist(&path).map_err(|e| Error::Write { path: path.clone(), source: e.error })?;
+        crate::fault::point("renamed");
         if let Some(dir) = path.parent() {
             crate::dir::sync_dir(dir);
         }
@@ -90,7 +92,9 @@ impl AtomicFile {
 /// Write errors name the target path (a full disk says which file it was writing).
 impl Write for AtomicFile {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.tmp.write(buf).map_err(|e| named(&self.path, e))
+        let n = self.tmp.write(buf).map_err(|e| named(&self.path, e))?;
+        crate::fault::point("written");
+        Ok(n)
     }
 
     fn flush(&mut self) -> std::io::Result<()> {

@@ -24,6 +24,7 @@ pub fn persist_dir(tmp: TempDir, to: &Path) -> Result<()> {
         }
     }
     sync_dir(tmp.path());
+    crate::fault::point("directory synced");
     // A directory cannot be renamed over a non-empty one: the old one is first renamed away
     // (atomically), then deleted. A crash in between leaves the new one under its temporary
     // name, never a partial directory under the final name.
@@ -33,6 +34,7 @@ pub fn persist_dir(tmp: TempDir, to: &Path) -> Result<()> {
         let _ = std::fs::remove_dir_all(&kept);
         Error::Write { path: to.to_path_buf(), source }
     })?;
+    crate::fault::point("directory renamed");
     if let Some(parent) = to.parent() {
         sync_dir(parent);
     }
@@ -64,7 +66,22 @@ pub fn remove_dir_atomic(path: &Path) -> Result<()> {
         let _ = std::fs::remove_dir(&doomed);
         Error::Write { path: path.to_path_buf(), source }
     })?;
-    std::fs::remove_dir_all(&doomed).map_err(write_err(&doomed))
+    crate::fault::point("directory renamed away");
+    remove_entries(&doomed)?;
+    std::fs::remove_dir(&doomed).map_err(write_err(&doomed))
+}
+
+/// Deletes what `dir` holds, one entry at a time (a fault point after each: a kill in the
+/// middle of a deletion is one of the cases the fault tests reach).
+fn remove_entries(dir: &Path) -> Result<()> {
+    for entry in std::fs::read_dir(dir).map_err(write_err(dir))? {
+        let entry = entry.map_err(write_err(dir))?;
+        let path = entry.path();
+        let removed = if entry.file_type().map_err(write_err(&path))?.is_dir() { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) };
+        removed.map_err(write_err(&path))?;
+        crate::fault::point("removed");
+    }
+    Ok(())
 }
 
 /// Removes the leftovers of writers killed mid-write in `dir`: hidden entries ending `.tmp`

@@ -10,10 +10,12 @@
 //! - [`DirLock`]: an exclusive advisory lock on a directory, released when the process ends
 //!   however it ends, so two runs cannot write one output directory.
 //! - [`same_file`]: whether two paths name one file (an output that is its own input).
+//! - [`fault::point`]: where fault tests kill the process (`BERT_KILL_AT`).
 
 mod atomic;
 mod dir;
 mod error;
+pub mod fault;
 mod lock;
 
 pub use atomic::{AtomicFile, copy_atomic, write_atomic};

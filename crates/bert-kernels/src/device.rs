@@ -46,6 +46,15 @@ impl Backend {
         Self::compiled().into_iter().next()
     }
 
+    /// The backend a test suite runs on: `$BERT_TEST_BACKEND` (`cargo xtask test` sets it
+    /// for each of its passes), else the default compiled one.
+    pub fn under_test() -> Result<Backend> {
+        match std::env::var("BERT_TEST_BACKEND") {
+            Ok(name) => name.parse(),
+            Err(_) => Self::default_compiled().ok_or_else(|| Error::Backend("no backend is compiled into this build".into())),
+        }
+    }
+
     /// The burn device for this backend, or an error naming the feature to enable.
     pub fn device(self) -> Result<Device> {
         match self {

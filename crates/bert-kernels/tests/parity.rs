@@ -13,10 +13,7 @@ use burn::tensor::{Device, Distribution, Int, Tensor, TensorData};
 const TOL: f32 = 1e-5;
 
 fn backend() -> Backend {
-    match std::env::var("BERT_TEST_BACKEND") {
-        Ok(name) => name.parse().unwrap_or_else(|e| panic!("BERT_TEST_BACKEND: {e}")),
-        Err(_) => Backend::default_compiled().expect("no backend compiled in"),
-    }
+    Backend::under_test().unwrap_or_else(|e| panic!("BERT_TEST_BACKEND: {e}"))
 }
 
 fn device() -> Device {

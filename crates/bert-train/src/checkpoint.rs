@@ -122,9 +122,13 @@ pub(crate) fn save<M: Classifier>(
     Ok(final_dir)
 }
 
-/// Deletes the oldest checkpoints beyond `limit`, never the best one (HF `_rotate_checkpoints`).
+/// Deletes the oldest checkpoints beyond `limit`, never the best one (HF `_rotate_checkpoints`:
+/// with a limit of 1 and a best checkpoint that is not the newest it keeps 2, so that the
+/// run stays resumable).
 pub(crate) fn rotate(dir: &Path, limit: usize, best: Option<&Path>) -> Result<()> {
     let all = list(dir);
+    let newest_is_best = all.last().is_some_and(|(_, p)| Some(p.as_path()) == best);
+    let limit = if limit == 1 && best.is_some() && !newest_is_best { 2 } else { limit };
     let mut excess = all.len().saturating_sub(limit);
     for (_, path) in all {
         if excess == 0 {
@@ -158,4 +162,37 @@ pub(crate) fn load_optimizer(dir: &Path, optim: ModuleOptimizer) -> Result<Modul
         return Err(io(&path, "missing"));
     }
     optim.load(&path).map_err(|e| io(&path, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rotation_keeps_the_best_and_the_newest() {
+        let make = |steps: &[usize]| {
+            let tmp = tempfile::tempdir().unwrap();
+            for s in steps {
+                let d = tmp.path().join(format!("checkpoint-{s}"));
+                std::fs::create_dir(&d).unwrap();
+                std::fs::write(d.join(STATE_FILE), "{}").unwrap();
+            }
+            tmp
+        };
+        let kept = |dir: &Path| list(dir).into_iter().map(|(s, _)| s).collect::<Vec<_>>();
+        // HF: the best is moved next to the newest, the oldest beyond the limit go.
+        let t = make(&[10, 20, 22, 24]);
+        rotate(t.path(), 2, Some(&t.path().join("checkpoint-20"))).unwrap();
+        assert_eq!(kept(t.path()), [20, 24]);
+        // A limit of 1 with an older best keeps 2: the newest must stay to resume from.
+        let t = make(&[10, 20, 24]);
+        rotate(t.path(), 1, Some(&t.path().join("checkpoint-10"))).unwrap();
+        assert_eq!(kept(t.path()), [10, 24]);
+        let t = make(&[10, 20, 24]);
+        rotate(t.path(), 1, Some(&t.path().join("checkpoint-24"))).unwrap();
+        assert_eq!(kept(t.path()), [24]);
+        let t = make(&[10, 20, 24]);
+        rotate(t.path(), 1, None).unwrap();
+        assert_eq!(kept(t.path()), [24]);
+    }
 }

@@ -297,6 +297,7 @@ impl Trainer {
                 let lr = a.learning_rate * lr_lambda(a.lr_scheduler_type, st.global_step, warmup, total);
                 model = optim.step(lr, model, grads);
                 times.add(Phase::Optimizer, t);
+                bert_fs::fault::point("optimizer step");
                 times.steps += 1;
                 st.global_step += 1;
                 st.next_batch = to;

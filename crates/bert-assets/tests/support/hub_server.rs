@@ -14,6 +14,10 @@ use sha2::Digest;
 
 pub const COMMIT: &str = "0123456789abcdef0123456789abcdef01234567";
 
+/// Repositories under `gated/` need `Authorization: Bearer GATED_TOKEN`, as a gated or private
+/// repository does: none is a 401, another token a 403.
+pub const GATED_TOKEN: &str = "hf_secret_token";
+
 #[derive(Default)]
 struct State {
     /// `repo/file` → bytes.
@@ -68,12 +72,22 @@ impl Server {
         server
     }
 
+    /// Serves `body` at `key` (`repo/file` on the hub, or a /pypi/ path) from now on.
+    pub fn add(&self, key: &str, body: Vec<u8>) {
+        self.state.lock().unwrap().files.insert(key.to_string(), body);
+    }
+
     pub fn endpoint(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
 
     pub fn log(&self) -> Vec<(String, String, Option<String>)> {
         self.state.lock().unwrap().log.clone()
+    }
+
+    /// The /pypi/ paths asked for.
+    pub fn pypi_gets(&self) -> Vec<String> {
+        self.log().into_iter().filter(|(m, _, _)| m.starts_with("PYPI")).map(|(_, p, _)| p).collect()
     }
 
     /// Downloads asked of the hub (GETs of `/resolve/` URLs; a redirected one also hits the CDN).
@@ -91,19 +105,22 @@ fn serve(mut stream: TcpStream, port: u16, state: &Mutex<State>, drop_next: &Ato
     }
     let mut parts = line.split_whitespace();
     let (method, path) = (parts.next().unwrap_or("").to_string(), parts.next().unwrap_or("").to_string());
-    let mut range = None;
+    let (mut range, mut auth) = (None, None);
     loop {
         let mut h = String::new();
         if reader.read_line(&mut h).unwrap_or(0) == 0 || h.trim().is_empty() {
             break;
         }
-        if let Some((k, v)) = h.split_once(':')
-            && k.eq_ignore_ascii_case("range")
-        {
-            range = Some(v.trim().to_string());
+        if let Some((k, v)) = h.split_once(':') {
+            if k.eq_ignore_ascii_case("range") {
+                range = Some(v.trim().to_string());
+            } else if k.eq_ignore_ascii_case("authorization") {
+                auth = Some(v.trim().to_string());
+            }
         }
     }
-    state.lock().unwrap().log.push((method.clone(), path.clone(), range.clone()));
+    let logged = if path.starts_with("/pypi/") { format!("PYPI {method}") } else { method.clone() };
+    state.lock().unwrap().log.push((logged, path.clone(), range.clone()));
     let head = method == "HEAD";
     let mut respond = |status: &str, headers: &[(&str, String)], body: &[u8]| {
         let mut out = format!("HTTP/1.1 {status}\r\nConnection: close\r\n");
@@ -145,12 +162,26 @@ fn serve(mut stream: TcpStream, port: u16, state: &Mutex<State>, drop_next: &Ato
         }
         return respond(status, &headers, rest);
     }
+    // A plain file server under /pypi/ (a PEP 691 simple index and its files): key = the rest.
+    if let Some(key) = path.strip_prefix("/pypi/") {
+        let Some(body) = state.lock().unwrap().files.get(key).cloned() else {
+            return respond("404 Not Found", &[("Content-Length", "0".into())], b"");
+        };
+        return respond("200 OK", &[("Content-Length", body.len().to_string())], &body);
+    }
     // The hub: /{org}/{name}/resolve/{rev}/{file}.
     let segs: Vec<&str> = path.trim_start_matches('/').splitn(5, '/').collect();
     if segs.len() != 5 || segs[2] != "resolve" {
         return respond("404 Not Found", &[("Content-Length", "0".into())], b"");
     }
     let (repo, file) = (format!("{}/{}", segs[0], segs[1]), segs[4]);
+    if segs[0] == "gated" {
+        match auth.as_deref() {
+            None => return respond("401 Unauthorized", &[("X-Error-Code", "GatedRepo".into()), ("Content-Length", "0".into())], b""),
+            Some(a) if a != format!("Bearer {GATED_TOKEN}") => return respond("403 Forbidden", &[("Content-Length", "0".into())], b""),
+            Some(_) => {}
+        }
+    }
     let key = format!("{repo}/{file}");
     let Some(body) = state.lock().unwrap().files.get(&key).cloned() else {
         return respond("404 Not Found", &[("X-Error-Code", "EntryNotFound".into()), ("Content-Length", "0".into())], b"");
@@ -178,3 +209,14 @@ fn serve(mut stream: TcpStream, port: u16, state: &Mutex<State>, drop_next: &Ato
     }
 }
 
+
+/// An address that refuses connections for as long as the returned socket lives: bound, never
+/// listening (the kernel answers a connection with a reset), so no other server can take
+/// its port meanwhile.
+pub fn refusing_address() -> (socket2::Socket, String) {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+    socket.bind(&"127.0.0.1:0".parse::<std::net::SocketAddr>().unwrap().into()).unwrap();
+    let port = socket.local_addr().unwrap().as_socket().unwrap().port();
+    (socket, format!("http://127.0.0.1:{port}"))
+}
