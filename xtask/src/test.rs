@@ -105,10 +105,25 @@ pub fn run(args: Args) -> Result<()> {
                 let n = listed.iter().filter(|t| t.contains(skip)).count();
                 tally.filtered(&b.name(), backend, n, &format!("`{skip}`: {reason}"));
             }
+            let mut rest = args.rest.clone();
+            let asked: Vec<&String> = args.rest.iter().filter(|a| !a.starts_with('-')).collect();
+            if let Scope::Partly(prefixes) = scope
+                && pass > 0
+                && !asked.is_empty()
+            {
+                // libtest ORs its filters: name the backend tests the command line asks for.
+                let names: Vec<String> =
+                    listed.iter().filter(|t| prefixes.iter().any(|p| t.contains(p)) && asked.iter().any(|a| t.contains(a.as_str()))).cloned().collect();
+                if names.is_empty() {
+                    continue;
+                }
+                libtest = std::iter::once("--exact".to_string()).chain(names).collect();
+                rest.retain(|a| a.starts_with('-'));
+            }
             if include_ignored {
                 libtest.push("--include-ignored".into());
             }
-            libtest.extend(args.rest.iter().cloned());
+            libtest.extend(rest);
             let mut cmd = Command::new(&b.exe);
             cmd.args(&libtest).current_dir(&b.dir).env("CARGO_MANIFEST_DIR", &b.dir).env("CARGO_PKG_NAME", &b.package);
             env(&mut cmd, backend);
