@@ -67,7 +67,7 @@ pub fn data_rows(data: &[u8]) {
 
 /// `model.safetensors` bytes into the weight table.
 pub fn safetensors(data: &[u8]) {
-    if let Ok(ckpt) = bert_model::Checkpoint::from_safetensors_bytes(data, "fuzz.safetensors".into()) {
+    if let Ok(ckpt) = bert_model::StateDict::from_safetensors_bytes(data, "fuzz.safetensors".into()) {
         for key in ckpt.unused_keys() {
             if let Some((shape, values)) = ckpt.tensor(&key) {
                 assert_eq!(shape.iter().product::<usize>(), values.len(), "{key}");
@@ -82,7 +82,7 @@ pub fn pytorch_bin(data: &[u8]) {
     if std::fs::write(&path, data).is_err() {
         return;
     }
-    if let Ok(ckpt) = bert_model::Checkpoint::from_pytorch(&path) {
+    if let Ok(ckpt) = bert_model::StateDict::from_pytorch(&path) {
         for key in ckpt.unused_keys() {
             if let Some((shape, values)) = ckpt.tensor(&key) {
                 assert_eq!(shape.iter().product::<usize>(), values.len(), "{key}");

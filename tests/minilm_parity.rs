@@ -4,7 +4,7 @@
 //! example at a time and as one right-padded batch (run padding-free and padded), within 1e-4.
 
 use bert_e2e::{assert_close, device, fixtures, minilm_dir, values};
-use bert_model::checkpoint::Checkpoint;
+use bert_model::state_dict::StateDict;
 use bert_model::{BertConfig, BertForSequenceClassification, BertInput, Execution};
 use burn::module::Param;
 use burn::tensor::Device;
@@ -30,8 +30,8 @@ fn i64s(v: &Value) -> Vec<i64> {
 fn model(device: &Device) -> BertForSequenceClassification {
     let dir = minilm_dir();
     let config = BertConfig::from_file(dir.join("config.json")).unwrap();
-    let mut ckpt = Checkpoint::from_safetensors(dir.join("model.safetensors")).unwrap();
-    ckpt.extend(Checkpoint::from_safetensors(fixtures().join("minilm/parity_classifier_head.safetensors")).unwrap());
+    let mut ckpt = StateDict::from_safetensors(dir.join("model.safetensors")).unwrap();
+    ckpt.extend(StateDict::from_safetensors(fixtures().join("minilm/parity_classifier_head.safetensors")).unwrap());
     BertForSequenceClassification::load(&config, &ckpt, device).unwrap()
 }
 

@@ -4,13 +4,13 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use bert_model::device::Backend;
+use bert_model::device::BackendChoice;
 use burn::tensor::Device;
 use safetensors::{Dtype, SafeTensors};
 
 /// The backend under test: `$BERT_TEST_BACKEND` (flex, tch, wgpu), else the default build's.
-pub fn backend() -> Backend {
-    Backend::under_test().unwrap_or_else(|e| panic!("BERT_TEST_BACKEND: {e}"))
+pub fn backend() -> BackendChoice {
+    BackendChoice::under_test().unwrap_or_else(|e| panic!("BERT_TEST_BACKEND: {e}"))
 }
 
 pub fn device() -> Device {

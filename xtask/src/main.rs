@@ -6,6 +6,7 @@ mod download;
 mod fixtures;
 mod fuzz;
 mod gpu_check;
+mod readme_maps;
 mod test;
 mod test_plan;
 mod test_tally;

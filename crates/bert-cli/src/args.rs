@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use bert_train::{EvalStrategy, SaveStrategy, SchedulerType};
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
@@ -179,8 +180,8 @@ pub struct TrainArgs {
     pub warmup_ratio: f64,
     #[arg(long, default_value_t = 0)]
     pub warmup_steps: usize,
-    #[arg(long, default_value = "linear", value_parser = ["linear", "cosine", "constant", "constant_with_warmup"])]
-    pub lr_scheduler_type: String,
+    #[arg(long, default_value = "linear", value_parser = hf_name::<SchedulerType>(SchedulerType::NAMES))]
+    pub lr_scheduler_type: SchedulerType,
     /// Clip the global gradient norm to this (0: no clipping).
     #[arg(long, default_value_t = 1.0, value_parser = non_negative)]
     pub max_grad_norm: f64,
@@ -190,8 +191,8 @@ pub struct TrainArgs {
     pub max_length: Option<usize>,
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
-    #[arg(long, default_value = "epoch", value_parser = ["no", "steps", "epoch"])]
-    pub eval_strategy: String,
+    #[arg(long, default_value = "epoch", value_parser = hf_name::<EvalStrategy>(EvalStrategy::NAMES))]
+    pub eval_strategy: EvalStrategy,
     #[arg(long, default_value_t = 500, value_parser = at_least_one)]
     pub eval_steps: usize,
     #[arg(long, default_value_t = 50)]
@@ -206,8 +207,8 @@ pub struct TrainArgs {
     #[arg(long)]
     pub dataloader_drop_last: bool,
     /// When to write checkpoints (`<output-dir>/checkpoint-<step>/`); HF's default.
-    #[arg(long, default_value = "steps", value_parser = ["no", "steps", "epoch"])]
-    pub save_strategy: String,
+    #[arg(long, default_value = "steps", value_parser = hf_name::<SaveStrategy>(SaveStrategy::NAMES))]
+    pub save_strategy: SaveStrategy,
     /// With --save-strategy steps: every N steps, and at the last step.
     #[arg(long, default_value_t = 500, value_parser = at_least_one)]
     pub save_steps: usize,
@@ -287,6 +288,15 @@ fn fraction(s: &str) -> Result<f64, String> {
 }
 
 /// A whole number >= 1.
+/// One of a settings enum's HF names: listed in `--help`, parsed with no fallback.
+fn hf_name<T>(names: &'static [&'static str]) -> impl clap::builder::TypedValueParser<Value = T>
+where
+    T: std::str::FromStr<Err = bert_train::UnknownName> + Clone + Send + Sync + 'static,
+{
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(names).try_map(|s| s.parse::<T>())
+}
+
 fn at_least_one(s: &str) -> Result<usize, String> {
     match s.parse::<usize>() {
         Ok(n) if n >= 1 => Ok(n),

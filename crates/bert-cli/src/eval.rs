@@ -39,7 +39,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
         ..TrainingArgs::default()
     };
     let trainer = Trainer::new(targs, device, map.num_labels())?;
-    let (m, loss) = trainer.evaluate(&BertTask { model, tokenizer: None, execution: args.backend.execution() }, &TextSet(data));
+    let (m, loss) = trainer.evaluate(&BertTask { model, tokenizer: None, execution: args.backend.execution() }, &TextSet(data))?;
     let mut results = eval_json(&m, Some(loss), &map.names);
     results["eval_samples"] = json!(n);
     eprintln!("{n} examples: {}, loss {loss:.4}", summary(&m, &map.names));
@@ -87,35 +87,22 @@ pub(crate) fn summary(m: &EvalMetrics, names: &[String]) -> String {
     }
 }
 
-/// HF-style `eval_*` keys for a metrics set (`eval_results.json`).
+/// HF-style `eval_*` keys for a metrics set (`eval_results.json`): the named values, then
+/// what is not a scalar (per-class F1 by label name, the confusion matrix, the threshold).
 pub(crate) fn eval_json(m: &EvalMetrics, loss: Option<f64>, names: &[String]) -> serde_json::Value {
-    let mut v = match m {
+    let mut v: serde_json::Map<String, serde_json::Value> = m.values().into_iter().map(|(k, x)| (format!("eval_{k}"), json!(x))).collect();
+    match m {
         EvalMetrics::Classification(m) => {
             let per_class: serde_json::Map<String, serde_json::Value> =
                 names.iter().cloned().zip(m.f1_per_class.iter().map(|f| json!(f))).collect();
-            json!({
-                "eval_accuracy": m.accuracy,
-                "eval_f1_macro": m.f1_macro,
-                "eval_f1_micro": m.f1_micro,
-                "eval_precision_macro": m.precision_macro,
-                "eval_recall_macro": m.recall_macro,
-                "eval_matthews_correlation": m.matthews_correlation,
-                "eval_f1_per_class": per_class,
-                "eval_confusion_matrix": m.confusion,
-            })
+            v.insert("eval_f1_per_class".into(), per_class.into());
+            v.insert("eval_confusion_matrix".into(), json!(m.confusion));
         }
-        EvalMetrics::MultiLabel(m) => json!({
-            "eval_subset_accuracy": m.subset_accuracy,
-            "eval_f1_micro": m.f1_micro,
-            "eval_f1_macro": m.f1_macro,
-            "eval_threshold": m.threshold,
-        }),
-        EvalMetrics::Regression(m) => json!({
-            "eval_mse": m.mse,
-            "eval_pearson": m.pearson,
-            "eval_spearman": m.spearman,
-        }),
-    };
-    v["eval_loss"] = json!(loss);
-    v
+        EvalMetrics::MultiLabel(m) => {
+            v.insert("eval_threshold".into(), json!(m.threshold));
+        }
+        EvalMetrics::Regression(_) => {}
+    }
+    v.insert("eval_loss".into(), json!(loss));
+    serde_json::Value::Object(v)
 }

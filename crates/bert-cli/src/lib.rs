@@ -8,6 +8,7 @@ pub mod args;
 pub mod config;
 mod curves;
 mod eval;
+mod hiargs;
 mod malloc;
 mod model_dir;
 mod output_dir;

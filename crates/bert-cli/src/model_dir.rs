@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use bert_model::device::Backend;
+use bert_model::device::BackendChoice;
 use bert_model::{BertConfig, BertForSequenceClassification};
 use bert_tokenizer::BertTokenizer;
 use burn::tensor::Device;
@@ -43,7 +43,7 @@ pub fn resolve(model: &str) -> Result<PathBuf> {
 pub fn device(backend: Option<&str>) -> Result<Device> {
     let backend = match backend {
         Some(name) => name.parse().map_err(anyhow::Error::msg)?,
-        None => Backend::default_compiled().context("this build has no backend compiled in")?,
+        None => BackendChoice::default_compiled().context("this build has no backend compiled in")?,
     };
     tracing::info!("backend: {backend}");
     backend.device().map_err(anyhow::Error::msg)

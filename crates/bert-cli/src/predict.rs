@@ -6,6 +6,7 @@ use std::io::Write;
 
 use bert_fs::AtomicFile;
 use bert_model::{BertInput, ProblemType};
+use bert_train::metrics::{argmax, sigmoid, softmax};
 use serde_json::json;
 
 use crate::args::PredictArgs;
@@ -73,7 +74,7 @@ pub fn run(args: PredictArgs) -> Result<()> {
                 json!({"label": labels[best], "logits": l, "probs": probs})
             }
             ProblemType::MultiLabelClassification => {
-                let probs: Vec<f32> = l.iter().map(|x| 1.0 / (1.0 + (-x).exp())).collect();
+                let probs: Vec<f32> = l.iter().copied().map(sigmoid).collect();
                 let on: Vec<&String> = probs.iter().zip(&labels).filter(|(p, _)| **p > 0.5).map(|(_, n)| n).collect();
                 json!({"labels": on, "logits": l, "probs": probs})
             }
@@ -91,18 +92,4 @@ pub fn run(args: PredictArgs) -> Result<()> {
         args.output.display()
     );
     Ok(())
-}
-
-fn softmax(x: &[f32]) -> Vec<f32> {
-    let m = x.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
-    let e: Vec<f32> = x.iter().map(|v| (v - m).exp()).collect();
-    let s: f32 = e.iter().sum();
-    e.iter().map(|v| v / s).collect()
-}
-
-fn argmax(x: &[f32]) -> usize {
-    x.iter()
-        .enumerate()
-        .fold((0, f32::NEG_INFINITY), |best, (i, v)| if *v > best.1 { (i, *v) } else { best })
-        .0
 }

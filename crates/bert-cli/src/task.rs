@@ -80,12 +80,13 @@ impl Classifier for BertTask {
 
     /// Each checkpoint is also a complete HF directory (as HF's `checkpoint-N/` are), so
     /// `predict`, `eval` and transformers load it directly.
-    fn export(&self, dir: &Path) -> Result<(), String> {
-        self.model.save_pretrained(dir).map_err(|e| e.to_string())?;
-        match &self.tokenizer {
-            Some(files) => files.write(dir).map_err(|e| format!("{e:#}")),
-            None => Ok(()),
+    fn export(&self, dir: &Path) -> Result<(), bert_train::ExportError> {
+        self.model.save_pretrained(dir)?;
+        if let Some(files) = &self.tokenizer {
+            // The whole context chain, as `{:#}` prints it.
+            files.write(dir).map_err(|e| format!("{e:#}"))?;
         }
+        Ok(())
     }
 }
 

@@ -8,22 +8,23 @@ use anyhow::{Context, Result, bail};
 use bert_data::{Columns, Encoded, Encoder, LabelKind, LabelMap, LabelOptions, open_rows, rotten_tomatoes};
 use bert_fs::write_atomic;
 use bert_tokenizer::BertTokenizer;
-use bert_train::{Classifier, Dataset, EvalMetrics, EvalStrategy, LogEntry, SaveStrategy, SchedulerType, Trainer, TrainingArgs};
+use bert_train::{Classifier, Dataset, EvalMetrics, LogEntry, Trainer, TrainingArgs};
 use serde_json::json;
 
 use crate::args::TrainArgs;
 use crate::eval::{eval_json, problem_type, summary};
+use crate::hiargs::{TrainOptions, resume_from};
 use crate::model_dir;
 use crate::task::{BertTask, TextSet, TokenizerFiles};
 
 pub fn run(args: TrainArgs) -> Result<()> {
-    let targs = training_args(&args)?;
+    let opts = TrainOptions::new(&args)?;
     // One run per output directory, checked (with its writability) before any work; held
     // until the results are written. A directory made just for the lock goes again when the
     // run fails before writing anything into it.
     let made = !args.output_dir.exists();
     let lock = bert_fs::DirLock::acquire(&args.output_dir)?;
-    let result = run_locked(&args, targs);
+    let result = run_locked(&args, opts);
     if result.is_err() && made {
         crate::output_dir::remove_if_only_lock(&args.output_dir);
     }
@@ -31,16 +32,16 @@ pub fn run(args: TrainArgs) -> Result<()> {
     result
 }
 
-fn run_locked(args: &TrainArgs, targs: TrainingArgs) -> Result<()> {
+fn run_locked(args: &TrainArgs, opts: TrainOptions) -> Result<()> {
+    let TrainOptions { training: targs, columns: cols, labels: label_opts, device } = opts;
     bert_fs::remove_stale_temps(&args.output_dir)?;
     let resume = resume_from(args)?;
-    let device = model_dir::device(args.backend.backend.as_deref())?;
     let dir = model_dir::resolve(&args.model)?;
     let (mut config, tokenizer) = model_dir::open(&dir)?;
     let max_length = model_dir::max_length(args.max_length, &config, args.pad_to_multiple_of.map(|n| n as usize))?;
     let tokenizer_files = TokenizerFiles::read(&dir, &tokenizer)?;
     let started = Instant::now();
-    let (map, mut train_set, mut eval_set) = load_data(args, &tokenizer, max_length)?;
+    let (map, mut train_set, mut eval_set) = load_data(args, &cols, &label_opts, &tokenizer, max_length)?;
     if let Some(n) = args.train_limit {
         train_set.truncate(n);
     }
@@ -50,8 +51,8 @@ fn run_locked(args: &TrainArgs, targs: TrainingArgs) -> Result<()> {
     // HF run_glue's --test_file: labelled rows evaluated once, with the final model.
     let test_set = match &args.test_file {
         Some(p) => {
-            let cols = Columns { group: None, ..columns(args) };
-            Some(Encoder::new(&tokenizer, max_length)?.labelled(p, open_rows(p, &cols)?, &map, &label_options(args))?)
+            let cols = Columns { group: None, ..cols.clone() };
+            Some(Encoder::new(&tokenizer, max_length)?.labelled(p, open_rows(p, &cols)?, &map, &label_opts)?)
         }
         None => None,
     };
@@ -117,7 +118,7 @@ fn run_locked(args: &TrainArgs, targs: TrainingArgs) -> Result<()> {
     let eval_data = (!eval_set.is_empty()).then_some(&eval_set);
     let examples_per_step = targs.per_device_train_batch_size * targs.gradient_accumulation_steps;
     let out = trainer.train_from(task, &train_set, eval_data, resume.as_deref(), |e: &LogEntry| {
-        bar.suspend(|| report(e, total, examples_per_step, &mut last, &names));
+        bar.suspend(|| report(e, total, examples_per_step, &mut last));
     })?;
     bar.finish_and_clear();
     if let (true, Some(best)) = (targs.load_best_model_at_end, &out.best_model_checkpoint) {
@@ -129,25 +130,24 @@ fn run_locked(args: &TrainArgs, targs: TrainingArgs) -> Result<()> {
 
     // The final evaluation: the one the strategy already ran at the last step (unless the best
     // model replaced the last one), else a new one.
-    let last_eval = out
-        .log_history
-        .last()
-        .filter(|e| e.step == out.global_step && !targs.load_best_model_at_end)
-        .and_then(|e| logged_metrics(e).map(|m| (m, e.eval_loss)));
+    let last_eval = out.last_evaluation.clone().filter(|e| e.step == out.global_step && !targs.load_best_model_at_end);
     let (metrics, eval_loss) = match (last_eval, eval_set.is_empty()) {
         (_, true) => (None, None),
-        (Some((m, l)), false) => (Some(m), l),
+        (Some(e), false) => (Some(e.metrics), Some(e.loss)),
         (None, false) => {
-            let (m, l) = trainer.evaluate(&out.model, &eval_set);
+            let (m, l) = trainer.evaluate(&out.model, &eval_set)?;
             (Some(m), Some(l))
         }
     };
-    let test = test_set.map(|t| {
-        let t = TextSet(t.with_pad_to_multiple_of(args.pad_to_multiple_of.map(|n| n as usize)));
-        let (m, loss) = trainer.evaluate(&out.model, &t);
-        eprintln!("test ({} examples): {}, loss {loss:.4}", t.len(), summary(&m, &names));
-        with_prefix(eval_json(&m, Some(loss), &names), "test_", t.len())
-    });
+    let test = match test_set {
+        Some(t) => {
+            let t = TextSet(t.with_pad_to_multiple_of(args.pad_to_multiple_of.map(|n| n as usize)));
+            let (m, loss) = trainer.evaluate(&out.model, &t)?;
+            eprintln!("test ({} examples): {}, loss {loss:.4}", t.len(), summary(&m, &names));
+            Some(with_prefix(eval_json(&m, Some(loss), &names), "test_", t.len()))
+        }
+        None => None,
+    };
     save(args, &out, metrics.as_ref(), eval_loss, &targs, &map, test, max_length)?;
 
     eprintln!(
@@ -169,20 +169,11 @@ fn data_name(args: &TrainArgs) -> String {
 
 fn backend_name(args: &TrainArgs) -> String {
     args.backend.backend.clone().unwrap_or_else(|| {
-        bert_model::device::Backend::default_compiled().map(|b| b.to_string()).unwrap_or_default()
+        bert_model::device::BackendChoice::default_compiled().map(|b| b.to_string()).unwrap_or_default()
     })
 }
 
-/// The metrics of a log entry, whatever the problem type.
-fn logged_metrics(e: &LogEntry) -> Option<EvalMetrics> {
-    e.eval
-        .clone()
-        .map(EvalMetrics::Classification)
-        .or_else(|| e.eval_multilabel.clone().map(EvalMetrics::MultiLabel))
-        .or_else(|| e.eval_regression.clone().map(EvalMetrics::Regression))
-}
-
-fn report(e: &LogEntry, total: usize, batch: usize, last: &mut (Instant, usize), names: &[String]) {
+fn report(e: &LogEntry, total: usize, batch: usize, last: &mut (Instant, usize)) {
     if let Some(loss) = e.loss {
         let dt = last.0.elapsed().as_secs_f64();
         let rate = (e.step - last.1) as f64 * batch as f64 / dt.max(1e-9);
@@ -195,98 +186,24 @@ fn report(e: &LogEntry, total: usize, batch: usize, last: &mut (Instant, usize),
             e.grad_norm.unwrap_or(0.0)
         );
     }
-    if let Some(m) = logged_metrics(e) {
-        // One line here; the confusion matrix waits for the final summary.
-        let line = summary(&m, names);
-        let line = line.lines().next().unwrap_or_default();
-        eprintln!("eval at step {} (epoch {:.2}): {line}, loss {:.4}", e.step, e.epoch, e.eval_loss.unwrap_or(0.0));
-    }
-}
-
-fn training_args(a: &TrainArgs) -> Result<TrainingArgs> {
-    let t = TrainingArgs {
-        learning_rate: a.learning_rate,
-        weight_decay: a.weight_decay,
-        max_grad_norm: a.max_grad_norm,
-        num_train_epochs: a.epochs,
-        max_steps: a.max_steps,
-        lr_scheduler_type: match a.lr_scheduler_type.as_str() {
-            "cosine" => SchedulerType::Cosine,
-            "constant" => SchedulerType::Constant,
-            "constant_with_warmup" => SchedulerType::ConstantWithWarmup,
-            _ => SchedulerType::Linear,
-        },
-        warmup_steps: a.warmup_steps,
-        warmup_ratio: a.warmup_ratio,
-        per_device_train_batch_size: a.batch_size,
-        per_device_eval_batch_size: a.eval_batch_size,
-        seed: a.seed,
-        eval_strategy: match a.eval_strategy.as_str() {
-            "no" => EvalStrategy::No,
-            "steps" => EvalStrategy::Steps,
-            _ => EvalStrategy::Epoch,
-        },
-        eval_steps: a.eval_steps,
-        logging_steps: a.logging_steps,
-        gradient_accumulation_steps: a.gradient_accumulation_steps,
-        group_by_length: a.group_by_length,
-        dataloader_drop_last: a.dataloader_drop_last,
-        output_dir: Some(a.output_dir.clone()),
-        save_strategy: match a.save_strategy.as_str() {
-            "no" => SaveStrategy::No,
-            "epoch" => SaveStrategy::Epoch,
-            _ => SaveStrategy::Steps,
-        },
-        save_steps: a.save_steps,
-        save_total_limit: a.save_total_limit,
-        load_best_model_at_end: a.load_best_model_at_end,
-        metric_for_best_model: a.metric_for_best_model.clone(),
-        greater_is_better: a.greater_is_better,
-        early_stopping_patience: a.early_stopping_patience,
-        early_stopping_threshold: a.early_stopping_threshold,
-        ..TrainingArgs::default()
-    };
-    t.validate().map_err(anyhow::Error::msg)?;
-    Ok(t)
-}
-
-/// The checkpoint to continue from, and the guard HF's run_glue puts on --output-dir: files
-/// already there are not replaced unless the user resumes or asks to overwrite. Overwriting
-/// starts by removing the earlier run's checkpoints and results, so none of them can be
-/// resumed, rotated or read as this run's.
-fn resume_from(args: &TrainArgs) -> Result<Option<std::path::PathBuf>> {
-    let out = &args.output_dir;
-    match &args.resume {
-        Some(None) => match bert_train::checkpoint::last(out) {
-            Some(c) => Ok(Some(c)),
-            None => bail!("--resume: no checkpoint-<step> directory in {}", out.display()),
-        },
-        Some(Some(p)) => {
-            if !p.join(bert_train::checkpoint::STATE_FILE).is_file() {
-                bail!("--resume {}: not a checkpoint directory (no {})", p.display(), bert_train::checkpoint::STATE_FILE);
-            }
-            Ok(Some(p.clone()))
-        }
-        None => {
-            if crate::output_dir::holds_files(out)? {
-                if !args.overwrite_output_dir {
-                    bail!(
-                        "output directory {} already exists and is not empty: use --resume to continue its run, --overwrite-output-dir to replace it, or another --output-dir",
-                        out.display()
-                    );
-                }
-                crate::output_dir::remove_previous_run(out)?;
-            }
-            Ok(None)
-        }
+    if let Some(loss) = e.eval_loss {
+        // The row's named values, as HF's log line; the confusion matrix waits for the final
+        // summary.
+        let values: Vec<String> = e.eval_metrics().map(|(k, v)| format!("{k} {v:.4}")).collect();
+        eprintln!("eval at step {} (epoch {:.2}): {}, loss {loss:.4}", e.step, e.epoch, values.join(", "));
     }
 }
 
 /// The label map and the two splits, tokenized, from the built-in dataset or from files.
 /// Files stream through the tokenizer; only token ids are kept.
-fn load_data(args: &TrainArgs, tokenizer: &BertTokenizer, max_length: usize) -> Result<(LabelMap, Encoded, Encoded)> {
+fn load_data(
+    args: &TrainArgs,
+    cols: &Columns,
+    opts: &LabelOptions,
+    tokenizer: &BertTokenizer,
+    max_length: usize,
+) -> Result<(LabelMap, Encoded, Encoded)> {
     let encoder = Encoder::new(tokenizer, max_length)?;
-    let opts = label_options(args);
     let Some(train_file) = &args.train_file else {
         if args.dataset != "rotten-tomatoes" {
             bail!("unknown dataset `{}` (built in: rotten-tomatoes)", args.dataset);
@@ -296,19 +213,19 @@ fn load_data(args: &TrainArgs, tokenizer: &BertTokenizer, max_length: usize) -> 
         }
         let s = rotten_tomatoes::load()?;
         let map = rotten_tomatoes::label_map();
-        let train = encoder.labelled(Path::new("rotten-tomatoes/train"), rotten_tomatoes::rows(&s.train), &map, &opts)?;
-        let eval = encoder.labelled(Path::new("rotten-tomatoes/validation"), rotten_tomatoes::rows(&s.validation), &map, &opts)?;
+        let train = encoder.labelled(Path::new("rotten-tomatoes/train"), rotten_tomatoes::rows(&s.train), &map, opts)?;
+        let eval = encoder.labelled(Path::new("rotten-tomatoes/validation"), rotten_tomatoes::rows(&s.validation), &map, opts)?;
         return Ok((map, train, eval));
     };
-    let cols = columns(args);
-    let (all, map) = encoder.training(train_file, open_rows(train_file, &cols)?, &opts)?;
+    let cols = cols.clone();
+    let (all, map) = encoder.training(train_file, open_rows(train_file, &cols)?, opts)?;
     if all.is_empty() {
         bail!("{}: no examples", train_file.display());
     }
     let (train, eval) = match (&args.validation_file, args.validation_split) {
         (Some(p), _) => {
             let cols = Columns { group: None, ..cols };
-            (all, encoder.labelled(p, open_rows(p, &cols)?, &map, &opts)?)
+            (all, encoder.labelled(p, open_rows(p, &cols)?, &map, opts)?)
         }
         (None, Some(size)) => hold_out(args, train_file, all, size, &map)?,
         (None, None) => {
@@ -317,20 +234,6 @@ fn load_data(args: &TrainArgs, tokenizer: &BertTokenizer, max_length: usize) -> 
         }
     };
     Ok((map, train, eval))
-}
-
-fn columns(args: &TrainArgs) -> Columns {
-    Columns {
-        text: args.columns.text_column.clone(),
-        text_pair: args.columns.text_pair_column.clone(),
-        label: args.label_column.clone(),
-        require_label: true,
-        group: args.group_column.clone(),
-    }
-}
-
-fn label_options(args: &TrainArgs) -> LabelOptions {
-    LabelOptions { kind: args.problem_type, delimiter: args.label_delimiter.clone() }
 }
 
 /// `eval_*` keys renamed with another prefix (HF `metric_key_prefix="test"`), plus the count.
@@ -383,7 +286,7 @@ fn save(
     max_length: usize,
 ) -> Result<()> {
     let dir = &args.output_dir;
-    out.model.export(dir).map_err(anyhow::Error::msg)?;
+    out.model.export(dir).map_err(|e| anyhow::anyhow!(e))?;
     crate::output_dir::remove_other_weights(dir)?;
     let epoch = out.log_history.last().map_or(0.0, |e| e.epoch);
     let train_results = json!({

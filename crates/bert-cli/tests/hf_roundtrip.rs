@@ -11,7 +11,7 @@ use std::process::Command;
 
 use common::{f32s, fixtures, jsonl};
 
-use bert_model::checkpoint::Checkpoint;
+use bert_model::state_dict::StateDict;
 use bert_model::{BertConfig, BertForSequenceClassification};
 
 /// Runs `bert-cli predict` and the Python script on the same export and input; compares.
@@ -74,8 +74,8 @@ fn minilm_export_loads_in_transformers() {
     let minilm = bert_assets::Store::from_env().fetch("all-minilm-l6-v2").unwrap();
     let device = burn::tensor::Device::flex();
     let config = BertConfig::from_file(minilm.join("config.json")).unwrap();
-    let mut ckpt = Checkpoint::from_safetensors(minilm.join("model.safetensors")).unwrap();
-    ckpt.extend(Checkpoint::from_safetensors(fixtures().join("minilm/parity_classifier_head.safetensors")).unwrap());
+    let mut ckpt = StateDict::from_safetensors(minilm.join("model.safetensors")).unwrap();
+    ckpt.extend(StateDict::from_safetensors(fixtures().join("minilm/parity_classifier_head.safetensors")).unwrap());
     let model = BertForSequenceClassification::load(&config, &ckpt, &device).unwrap();
     let tmp = tempfile::tempdir().unwrap();
     model.save_pretrained(tmp.path()).unwrap();
@@ -98,8 +98,8 @@ fn model_fine_tuned_in_python_predicts_the_same_here() {
         .output().unwrap();
     assert!(o.status.success(), "python: {}", String::from_utf8_lossy(&o.stderr));
     // Really changed by training, and the new label names are the ones we will print.
-    let tuned = Checkpoint::from_safetensors(dir.join("model.safetensors")).unwrap();
-    let orig = Checkpoint::from_safetensors(src.join("model.safetensors")).unwrap();
+    let tuned = StateDict::from_safetensors(dir.join("model.safetensors")).unwrap();
+    let orig = StateDict::from_safetensors(src.join("model.safetensors")).unwrap();
     let key = "encoder.layer.0.attention.self.query.weight";
     assert_ne!(tuned.tensor(key).unwrap().1, orig.tensor(key).unwrap().1, "{key} unchanged by fine-tuning");
     let cfg = BertConfig::from_file(dir.join("config.json")).unwrap();

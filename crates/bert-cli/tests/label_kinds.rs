@@ -74,7 +74,7 @@ fn multi_label_files_train_evaluate_and_predict() {
     assert_eq!((&test["test_subset_accuracy"], &test["test_samples"]), (&results["eval_subset_accuracy"], &serde_json::json!(12)));
     assert_eq!(json(&out.join("all_results.json"))["test_f1_micro"], results["eval_f1_micro"]);
     let history = json(&out.join("trainer_state.json"))["log_history"].as_array().unwrap().clone();
-    assert_eq!(history.iter().filter(|e| e.get("eval_multilabel").is_some()).count(), 2, "evaluations at steps 3 and 6");
+    assert_eq!(history.iter().filter(|e| e.get("eval_subset_accuracy").is_some()).count(), 2, "evaluations at steps 3 and 6");
     let losses: Vec<f64> = history.iter().filter_map(|e| e["loss"].as_f64()).collect();
     assert!(losses[5] < losses[0], "BCE loss did not go down: {losses:?}");
 

@@ -160,12 +160,12 @@ fn bad_input_fails_cleanly_and_keeps_old_output() {
 /// our own `save_pretrained`, then run through the CLI on the parity sentences.
 #[test]
 fn minilm_directory_matches_transformers() {
-    use bert_model::checkpoint::Checkpoint;
+    use bert_model::state_dict::StateDict;
     let minilm = bert_assets::Store::from_env().fetch("all-minilm-l6-v2").unwrap();
     let device = burn::tensor::Device::flex();
     let config = bert_model::BertConfig::from_file(minilm.join("config.json")).unwrap();
-    let mut ckpt = Checkpoint::from_safetensors(minilm.join("model.safetensors")).unwrap();
-    ckpt.extend(Checkpoint::from_safetensors(fixtures().join("minilm/parity_classifier_head.safetensors")).unwrap());
+    let mut ckpt = StateDict::from_safetensors(minilm.join("model.safetensors")).unwrap();
+    ckpt.extend(StateDict::from_safetensors(fixtures().join("minilm/parity_classifier_head.safetensors")).unwrap());
     let model = bert_model::BertForSequenceClassification::load(&config, &ckpt, &device).unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("model");

@@ -12,7 +12,7 @@
 
 use std::time::Instant;
 
-use bert_kernels::device::Backend;
+use bert_kernels::device::BackendChoice;
 use burn::module::Module;
 use burn::nn::{LayerNormConfig, LinearConfig};
 use burn::tensor::{Device, Distribution, Tensor, activation};
@@ -60,8 +60,8 @@ fn time_op<const D: usize>(device: &Device, name: &str, dims: [usize; D], op: im
 }
 
 fn main() {
-    let backend = std::env::args().nth(1).map_or(Ok(Backend::Flex), |s| s.parse());
-    let device = match backend.and_then(Backend::device) {
+    let backend = std::env::args().nth(1).map_or(Ok(BackendChoice::Flex), |s| s.parse());
+    let device = match backend.and_then(BackendChoice::device) {
         Ok(d) => d,
         Err(e) => {
             eprintln!("op_bench: {e}");

@@ -14,7 +14,7 @@ type Result<T> = std::result::Result<T, Error>;
 
 /// A backend this build may have compiled in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
+pub enum BackendChoice {
     /// burn-flex: pure-Rust CPU, no set-up.
     Flex,
     /// libtorch CPU (or CUDA with `tch-cuda:N`).
@@ -25,30 +25,30 @@ pub enum Backend {
     Wgpu,
 }
 
-impl Backend {
+impl BackendChoice {
     /// The backends compiled into this build, the default first.
-    pub fn compiled() -> Vec<Backend> {
+    pub fn compiled() -> Vec<BackendChoice> {
         let mut v = Vec::new();
         if cfg!(feature = "flex") {
-            v.push(Backend::Flex);
+            v.push(BackendChoice::Flex);
         }
         if cfg!(feature = "tch") {
-            v.push(Backend::Tch);
+            v.push(BackendChoice::Tch);
         }
         if cfg!(feature = "wgpu") {
-            v.push(Backend::Wgpu);
+            v.push(BackendChoice::Wgpu);
         }
         v
     }
 
     /// `flex` when compiled in, else the first compiled backend.
-    pub fn default_compiled() -> Option<Backend> {
+    pub fn default_compiled() -> Option<BackendChoice> {
         Self::compiled().into_iter().next()
     }
 
     /// The backend a test suite runs on: `$BERT_TEST_BACKEND` (`cargo xtask test` sets it
     /// for each of its passes), else the default compiled one.
-    pub fn under_test() -> Result<Backend> {
+    pub fn under_test() -> Result<BackendChoice> {
         match std::env::var("BERT_TEST_BACKEND") {
             Ok(name) => name.parse(),
             Err(_) => Self::default_compiled().ok_or_else(|| Error::Backend("no backend is compiled into this build".into())),
@@ -59,15 +59,15 @@ impl Backend {
     pub fn device(self) -> Result<Device> {
         match self {
             #[cfg(feature = "flex")]
-            Backend::Flex => Ok(Device::flex()),
+            BackendChoice::Flex => Ok(Device::flex()),
             #[cfg(feature = "tch")]
             #[allow(deprecated)] // burn-tch is deprecated upstream but is our libtorch path
-            Backend::Tch => Ok(Device::libtorch()),
+            BackendChoice::Tch => Ok(Device::libtorch()),
             #[cfg(feature = "tch")]
             #[allow(deprecated)]
-            Backend::TchCuda(i) => Ok(Device::libtorch_cuda(i)),
+            BackendChoice::TchCuda(i) => Ok(Device::libtorch_cuda(i)),
             #[cfg(feature = "wgpu")]
-            Backend::Wgpu => Ok(Device::wgpu(burn::tensor::DeviceKind::DefaultDevice)),
+            BackendChoice::Wgpu => Ok(Device::wgpu(burn::tensor::DeviceKind::DefaultDevice)),
             #[allow(unreachable_patterns)]
             other => Err(Error::Backend(format!(
                 "backend `{other}` is not compiled into this build; rebuild with `--features {}` \
@@ -84,36 +84,36 @@ impl Backend {
 
     fn feature(self) -> &'static str {
         match self {
-            Backend::Flex => "flex",
-            Backend::Tch | Backend::TchCuda(_) => "tch",
-            Backend::Wgpu => "wgpu",
+            BackendChoice::Flex => "flex",
+            BackendChoice::Tch | BackendChoice::TchCuda(_) => "tch",
+            BackendChoice::Wgpu => "wgpu",
         }
     }
 }
 
-impl fmt::Display for Backend {
+impl fmt::Display for BackendChoice {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Backend::Flex => f.write_str("flex"),
-            Backend::Tch => f.write_str("tch"),
-            Backend::TchCuda(i) => write!(f, "tch-cuda:{i}"),
-            Backend::Wgpu => f.write_str("wgpu"),
+            BackendChoice::Flex => f.write_str("flex"),
+            BackendChoice::Tch => f.write_str("tch"),
+            BackendChoice::TchCuda(i) => write!(f, "tch-cuda:{i}"),
+            BackendChoice::Wgpu => f.write_str("wgpu"),
         }
     }
 }
 
-impl FromStr for Backend {
+impl FromStr for BackendChoice {
     type Err = Error;
 
     fn from_str(s: &str) -> Result<Self> {
         match s {
-            "flex" | "cpu" => Ok(Backend::Flex),
-            "tch" | "libtorch" => Ok(Backend::Tch),
-            "wgpu" => Ok(Backend::Wgpu),
+            "flex" | "cpu" => Ok(BackendChoice::Flex),
+            "tch" | "libtorch" => Ok(BackendChoice::Tch),
+            "wgpu" => Ok(BackendChoice::Wgpu),
             _ => match s.strip_prefix("tch-cuda:").or(s.strip_prefix("cuda:")) {
                 Some(i) => i
                     .parse()
-                    .map(Backend::TchCuda)
+                    .map(BackendChoice::TchCuda)
                     .map_err(|_| Error::Backend(format!("bad CUDA index in backend {s:?}"))),
                 None => Err(Error::Backend(format!(
                     "unknown backend {s:?} (expected flex, tch, tch-cuda:N or wgpu)"

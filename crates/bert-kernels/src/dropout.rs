@@ -13,6 +13,7 @@
 use burn::tensor::{Distribution, Tensor, TensorData};
 
 use crate::Kernels;
+use crate::splitmix::SplitMix64;
 
 /// `x` with dropout `prob` applied (the caller decides whether this is training).
 pub fn dropout<const D: usize>(x: Tensor<D>, prob: f64) -> Tensor<D> {
@@ -26,9 +27,12 @@ pub fn dropout<const D: usize>(x: Tensor<D>, prob: f64) -> Tensor<D> {
         return (x * mask).mul_scalar(1.0 / keep);
     }
     // 48 bits of seed from the device generator (two f32 uniforms, 24 bits each).
-    let draw = Tensor::<1>::random([2], Distribution::Default, &device).into_data().try_into_vec_as::<f32>().unwrap_or_default();
-    let bits = |u: Option<&f32>| (u.copied().unwrap_or(0.0) as f64 * (1u64 << 24) as f64) as u64;
-    let seed = (bits(draw.first()) << 24) | bits(draw.get(1));
+    let draw = match Tensor::<1>::random([2], Distribution::Default, &device).into_data().try_into_vec_as::<f32>() {
+        Ok(v) => v,
+        Err(e) => unreachable!("a flex float tensor is f32 host memory: {e:?}"),
+    };
+    let bits = |u: f32| (u as f64 * (1u64 << 24) as f64) as u64;
+    let seed = (bits(draw[0]) << 24) | bits(draw[1]);
     let shape = x.shape();
     let mask = keep_mask(seed, shape.num_elements(), keep);
     x * Tensor::<D>::from_data(TensorData::new(mask, shape), &device)
@@ -40,13 +44,9 @@ fn keep_mask(seed: u64, n: usize, keep: f64) -> Vec<f32> {
     let threshold = (keep * 4_294_967_296.0) as u64;
     let scale = (1.0 / keep) as f32;
     let mut out = Vec::with_capacity(n + 1);
-    let mut counter = seed;
+    let mut rng = SplitMix64::new(seed);
     while out.len() < n {
-        counter = counter.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = counter;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^= z >> 31;
+        let z = rng.next_u64();
         for half in [z & 0xFFFF_FFFF, z >> 32] {
             out.push(if half < threshold { scale } else { 0.0 });
         }
@@ -72,5 +72,8 @@ mod tests {
         assert!(m.iter().all(|&v| v == 0.0 || (v - 1.0 / 0.9).abs() < 1e-6));
         assert_eq!(m, keep_mask(7, 100_001, 0.9));
         assert_ne!(m, keep_mask(8, 100_001, 0.9));
+        // Pinned: a resumed run redraws these masks.
+        let kept: Vec<u8> = keep_mask(12345, 16, 0.5).iter().map(|&v| u8::from(v > 0.0)).collect();
+        assert_eq!(kept, [0, 1, 0, 1, 0, 1, 1, 1, 0, 0, 0, 1, 1, 1, 1, 1]);
     }
 }

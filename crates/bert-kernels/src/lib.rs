@@ -30,6 +30,7 @@ mod fused;
 mod gelu;
 mod kernels;
 pub mod rows;
+pub mod splitmix;
 
 #[cfg(feature = "flex")]
 mod adamw_flex;

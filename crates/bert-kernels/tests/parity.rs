@@ -3,7 +3,7 @@
 //! and under autodiff the gradients, within 1e-5. Each test also checks which kernels the
 //! tensors took, so a backend silently falling back to the generic path is seen.
 
-use bert_kernels::device::Backend;
+use bert_kernels::device::BackendChoice;
 use bert_kernels::{Kernels, adamw, clip, rows};
 use burn::nn::LayerNormConfig;
 use burn::optim::{AdamWConfig, Optimizer};
@@ -12,8 +12,8 @@ use burn::tensor::{Device, Distribution, Int, Tensor, TensorData};
 
 const TOL: f32 = 1e-5;
 
-fn backend() -> Backend {
-    Backend::under_test().unwrap_or_else(|e| panic!("BERT_TEST_BACKEND: {e}"))
+fn backend() -> BackendChoice {
+    BackendChoice::under_test().unwrap_or_else(|e| panic!("BERT_TEST_BACKEND: {e}"))
 }
 
 fn device() -> Device {
@@ -23,9 +23,9 @@ fn device() -> Device {
 /// The kernels this backend's f32 tensors must take.
 fn expected_kernels() -> Kernels {
     match backend() {
-        Backend::Flex => Kernels::Flex,
-        Backend::Tch | Backend::TchCuda(_) => Kernels::Tch,
-        Backend::Wgpu => Kernels::Generic,
+        BackendChoice::Flex => Kernels::Flex,
+        BackendChoice::Tch | BackendChoice::TchCuda(_) => Kernels::Tch,
+        BackendChoice::Wgpu => Kernels::Generic,
     }
 }
 
@@ -203,7 +203,7 @@ fn clip_passes_match_burns() {
     let want = values(g.clone().square().sum())[0] as f64;
     match clip::host_sum_squares(&g) {
         Some(s) => assert!((s - want).abs() <= 1e-5 * want, "Σg² {s} vs {want}"),
-        None => assert!(!matches!(backend(), Backend::Flex | Backend::Tch), "flex and libtorch CPU sum on the host"),
+        None => assert!(!matches!(backend(), BackendChoice::Flex | BackendChoice::Tch), "flex and libtorch CPU sum on the host"),
     }
     let kept = g.clone();
     let before = values(kept.clone());

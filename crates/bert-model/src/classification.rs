@@ -7,7 +7,7 @@ use burn::nn::Linear;
 use burn::tensor::{Device, Tensor};
 
 use crate::bert::BertModel;
-use crate::checkpoint::Checkpoint;
+use crate::state_dict::StateDict;
 use crate::config::BertConfig;
 use crate::dropout::Dropout;
 use crate::input::BertInput;
@@ -44,12 +44,12 @@ impl BertForSequenceClassification {
     /// Builds the model from a checkpoint's tensors. As `from_pretrained`: keys with or
     /// without `bert.`, a missing head is initialised fresh with a warning, any missing
     /// encoder key or wrong shape is an error naming it.
-    pub fn load(config: &BertConfig, ckpt: &Checkpoint, device: &Device) -> Result<Self> {
+    pub fn load(config: &BertConfig, ckpt: &StateDict, device: &Device) -> Result<Self> {
         Self::load_with(config, ckpt, device, &LoadOptions::default())
     }
 
     /// [`Self::load`] with options (HF `from_pretrained` keyword arguments).
-    pub fn load_with(config: &BertConfig, ckpt: &Checkpoint, device: &Device, options: &LoadOptions) -> Result<Self> {
+    pub fn load_with(config: &BertConfig, ckpt: &StateDict, device: &Device, options: &LoadOptions) -> Result<Self> {
         let model = Self::build(&Vars::new(Some(ckpt), device, config.initializer_range), config, options)?;
         let unused = ckpt.unused_keys();
         if !unused.is_empty() {
@@ -98,11 +98,11 @@ impl BertForSequenceClassification {
         let index = dir.join("model.safetensors.index.json");
         let pickle = dir.join("pytorch_model.bin");
         if index.is_file() && !weights.is_file() {
-            let ckpt = Checkpoint::from_safetensors_index(&index)?;
+            let ckpt = StateDict::from_safetensors_index(&index)?;
             return Self::load_with(config, &ckpt, device, options);
         }
         if pickle.is_file() && !weights.is_file() {
-            let ckpt = Checkpoint::from_pytorch(&pickle)?;
+            let ckpt = StateDict::from_pytorch(&pickle)?;
             return Self::load_with(config, &ckpt, device, options);
         }
         if !weights.is_file() {
@@ -116,7 +116,7 @@ impl BertForSequenceClassification {
                 dir: dir.to_path_buf(),
             });
         }
-        let ckpt = Checkpoint::from_safetensors(&weights)?;
+        let ckpt = StateDict::from_safetensors(&weights)?;
         Self::load_with(config, &ckpt, device, options)
     }
 

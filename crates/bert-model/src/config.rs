@@ -115,6 +115,18 @@ pub struct BertConfig {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+/// A config.json value that this implementation (or HF) refuses: the key and why.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{message}")]
+pub struct InvalidConfig {
+    pub key: &'static str,
+    pub message: String,
+}
+
+fn bad(key: &'static str, message: String) -> std::result::Result<(), InvalidConfig> {
+    Err(InvalidConfig { key, message })
+}
+
 impl BertConfig {
     /// Reads and validates a `config.json`.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self> {
@@ -132,15 +144,15 @@ impl BertConfig {
             path: path.to_path_buf(),
             message: e.to_string(),
         })?;
-        config.validate().map_err(|message| Error::Config {
+        config.validate().map_err(|e| Error::Config {
             path: path.to_path_buf(),
-            message,
+            message: e.to_string(),
         })?;
         Ok(config)
     }
 
     /// Checks what serde cannot: divisibility, probabilities, supported variants.
-    pub fn validate(&self) -> std::result::Result<(), String> {
+    pub fn validate(&self) -> std::result::Result<(), InvalidConfig> {
         let nonzero = [
             ("vocab_size", self.vocab_size),
             ("hidden_size", self.hidden_size),
@@ -151,11 +163,11 @@ impl BertConfig {
         ];
         for (key, v) in nonzero {
             if v == 0 {
-                return Err(format!("`{key}` must be greater than 0"));
+                return bad(key, format!("`{key}` must be greater than 0"));
             }
         }
         if self.hidden_size % self.num_attention_heads != 0 {
-            return Err(format!(
+            return bad("hidden_size", format!(
                 "`hidden_size` ({}) is not a multiple of `num_attention_heads` ({})",
                 self.hidden_size, self.num_attention_heads
             ));
@@ -172,11 +184,11 @@ impl BertConfig {
             if let Some(p) = p
                 && !(0.0..1.0).contains(&p)
             {
-                return Err(format!("`{key}` must be in [0, 1), got {p}"));
+                return bad(key, format!("`{key}` must be in [0, 1), got {p}"));
             }
         }
         if self.position_embedding_type != "absolute" {
-            return Err(format!(
+            return bad("position_embedding_type", format!(
                 "`position_embedding_type` {:?} is not supported (only \"absolute\")",
                 self.position_embedding_type
             ));
@@ -186,33 +198,33 @@ impl BertConfig {
                 match k.parse::<usize>() {
                     // Ids name the head's rows: 0..n, each once (HF indexes id2label by them).
                     Ok(id) if id < map.len() => {}
-                    Ok(id) => return Err(format!("`id2label` has {} entries but id {id}: ids must be 0..{}", map.len(), map.len())),
-                    Err(_) => return Err(format!("`id2label` key {k:?} is not an integer id")),
+                    Ok(id) => return bad("id2label", format!("`id2label` has {} entries but id {id}: ids must be 0..{}", map.len(), map.len())),
+                    Err(_) => return bad("id2label", format!("`id2label` key {k:?} is not an integer id")),
                 }
             }
             if let Some(n) = self.num_labels
                 && !map.is_empty()
                 && n != map.len()
             {
-                return Err(format!("`num_labels` is {n} but `id2label` has {} entries", map.len()));
+                return bad("num_labels", format!("`num_labels` is {n} but `id2label` has {} entries", map.len()));
             }
         }
         if !(self.layer_norm_eps.is_finite() && self.layer_norm_eps > 0.0) {
-            return Err(format!("`layer_norm_eps` must be a finite number > 0, got {}", self.layer_norm_eps));
+            return bad("layer_norm_eps", format!("`layer_norm_eps` must be a finite number > 0, got {}", self.layer_norm_eps));
         }
         let n = self.num_labels();
         if n == 0 || n > MAX_LABELS {
-            return Err(format!("the head has {n} labels; it must have 1 to {MAX_LABELS}"));
+            return bad("num_labels", format!("the head has {n} labels; it must have 1 to {MAX_LABELS}"));
         }
         if self.problem_type == Some(ProblemType::Regression) && n != 1 {
-            return Err(format!("`problem_type` regression has one output, but the config has {n} labels"));
+            return bad("problem_type", format!("`problem_type` regression has one output, but the config has {n} labels"));
         }
         self.check_sizes()
     }
 
     /// Bounds every size before anything is allocated from it: a config.json that asks for
     /// a 10^12-element embedding gets an error naming the key, not an allocation abort.
-    fn check_sizes(&self) -> std::result::Result<(), String> {
+    fn check_sizes(&self) -> std::result::Result<(), InvalidConfig> {
         let bounds = [
             ("vocab_size", self.vocab_size, 1 << 24),
             ("hidden_size", self.hidden_size, 1 << 16),
@@ -224,7 +236,7 @@ impl BertConfig {
         ];
         for (key, v, max) in bounds {
             if v > max {
-                return Err(format!("`{key}` is {v}, more than this implementation allows ({max})"));
+                return bad(key, format!("`{key}` is {v}, more than this implementation allows ({max})"));
             }
         }
         // Parameters, roughly: embeddings + layers; within the bounds above this cannot
@@ -234,7 +246,7 @@ impl BertConfig {
         let layers = self.num_hidden_layers as u128 * (4 * h * h + 2 * h * i);
         let total = embeddings + layers;
         if total > MAX_PARAMETERS {
-            return Err(format!("the config describes {total} parameters, more than this implementation allows ({MAX_PARAMETERS})"));
+            return bad("num_hidden_layers", format!("the config describes {total} parameters, more than this implementation allows ({MAX_PARAMETERS})"));
         }
         Ok(())
     }
@@ -349,7 +361,8 @@ mod tests {
         let mut v = minimal();
         v["num_attention_heads"] = 3.into();
         let c: BertConfig = serde_json::from_value(v).unwrap();
-        assert!(c.validate().unwrap_err().contains("multiple"));
+        let e = c.validate().unwrap_err();
+        assert!(e.message.contains("multiple") && e.key == "hidden_size", "{e:?}");
     }
 
     #[test]

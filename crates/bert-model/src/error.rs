@@ -57,6 +57,9 @@ pub enum Error {
     NoWeights { dir: PathBuf },
     #[error("invalid input: {0}")]
     Input(String),
+    /// A parameter that could not be read back from its device as `f32`s.
+    #[error("reading weight `{key}` back from the device: {message}")]
+    ReadBack { key: String, message: String },
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -27,6 +27,8 @@ struct HfNamer<'g> {
     out: BTreeMap<String, NamedTensor>,
     /// Record each parameter's gradient from here instead of its value.
     grads: Option<&'g Gradients>,
+    /// The first parameter that could not be read back (a visitor cannot return it).
+    failed: Option<Error>,
 }
 
 impl<'g> HfNamer<'g> {
@@ -35,6 +37,14 @@ impl<'g> HfNamer<'g> {
             stack: Vec::new(),
             out: BTreeMap::new(),
             grads,
+            failed: None,
+        }
+    }
+
+    fn finish(self) -> Result<BTreeMap<String, NamedTensor>> {
+        match self.failed {
+            Some(e) => Err(e),
+            None => Ok(self.out),
         }
     }
 
@@ -78,34 +88,37 @@ impl ModuleVisitor for HfNamer<'_> {
         } else {
             (picked, dims.to_vec())
         };
-        let values = picked
-            .into_data()
-            .try_into_vec_as::<f32>()
-            .unwrap_or_default();
         let key = self.key();
-        self.out.insert(key, NamedTensor { shape, values });
+        match picked.into_data().try_into_vec_as::<f32>() {
+            Ok(values) => {
+                self.out.insert(key, NamedTensor { shape, values });
+            }
+            Err(e) => {
+                self.failed.get_or_insert(Error::ReadBack { key, message: format!("{e:?}") });
+            }
+        }
     }
 }
 
 /// Every parameter of `module` by HF key. Field paths are HF module paths, so a
 /// `BertForSequenceClassification` gives `bert.…`/`classifier.…` and a `BertModel` the
 /// unprefixed keys of a `BertModel` checkpoint.
-pub fn named_tensors<M: Module>(module: &M) -> BTreeMap<String, NamedTensor> {
+pub fn named_tensors<M: Module>(module: &M) -> Result<BTreeMap<String, NamedTensor>> {
     let mut namer = HfNamer::new(None);
     module.visit(&mut namer);
-    namer.out
+    namer.finish()
 }
 
 /// The gradient of every parameter of `module` by HF key; parameters without one are left out.
-pub fn named_gradients<M: Module>(module: &M, grads: &Gradients) -> BTreeMap<String, NamedTensor> {
+pub fn named_gradients<M: Module>(module: &M, grads: &Gradients) -> Result<BTreeMap<String, NamedTensor>> {
     let mut namer = HfNamer::new(Some(grads));
     module.visit(&mut namer);
-    namer.out
+    namer.finish()
 }
 
 impl BertForSequenceClassification {
     /// The tensors `save_pretrained` would write: `bert.*` and `classifier.*`.
-    pub fn hf_state_dict(&self) -> BTreeMap<String, NamedTensor> {
+    pub fn hf_state_dict(&self) -> Result<BTreeMap<String, NamedTensor>> {
         named_tensors(self)
     }
 
@@ -118,7 +131,7 @@ impl BertForSequenceClassification {
             path: dir.to_path_buf(),
             source,
         })?;
-        let tensors = self.hf_state_dict();
+        let tensors = self.hf_state_dict()?;
         let bytes: BTreeMap<&String, Vec<u8>> = tensors
             .iter()
             .map(|(k, t)| (k, t.values.iter().flat_map(|v| v.to_le_bytes()).collect()))

@@ -6,8 +6,8 @@
 //! The backend is not chosen here: pass a `burn::tensor::Device` (see [`device`]).
 //!
 //! ```no_run
-//! use bert_model::{BertForSequenceClassification, BertInput, device::Backend};
-//! let device = Backend::Flex.device()?;
+//! use bert_model::{BertForSequenceClassification, BertInput, device::BackendChoice};
+//! let device = BackendChoice::Flex.device()?;
 //! let model = BertForSequenceClassification::from_pretrained("path/to/hf-model", &device)?;
 //! // [CLS] hello [SEP] in the bert-base-uncased vocabulary.
 //! let input = BertInput::from_ids(1, 3, vec![101, 7592, 102], vec![1; 3], vec![0; 3], &device)?;
@@ -23,7 +23,6 @@
 
 pub mod attention;
 pub mod bert;
-pub mod checkpoint;
 pub mod classification;
 pub mod config;
 pub mod dropout;
@@ -34,15 +33,16 @@ pub mod input;
 pub mod layer;
 pub mod loss;
 pub mod packing;
+pub mod state_dict;
 mod vars;
 
 /// Picking a backend by name (`flex`, `tch`, `tch-cuda:N`, `wgpu`): see `bert_kernels::device`.
 pub use bert_kernels::device;
 pub use bert::{BertModel, BertModelOutput};
-pub use checkpoint::Checkpoint;
 pub use classification::{BertForSequenceClassification, ClassifierOutput, LoadOptions};
-pub use config::{BertConfig, HiddenAct, ProblemType};
+pub use config::{BertConfig, HiddenAct, InvalidConfig, ProblemType};
 pub use error::{Error, Result};
 pub use input::BertInput;
 pub use packing::{Execution, TokenLayout};
 pub use loss::Labels;
+pub use state_dict::StateDict;

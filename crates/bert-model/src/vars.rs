@@ -8,11 +8,11 @@ use burn::nn::{Embedding, LayerNorm, LayerNormConfig, Linear};
 use burn::tensor::{Device, Distribution, Tensor, TensorData};
 
 use crate::Result;
-use crate::checkpoint::Checkpoint;
+use crate::state_dict::StateDict;
 
 #[derive(Clone)]
 pub(crate) struct Vars<'a> {
-    ckpt: Option<&'a Checkpoint>,
+    ckpt: Option<&'a StateDict>,
     prefix: String,
     device: Device,
     init_std: f64,
@@ -25,7 +25,7 @@ enum Init {
 }
 
 impl<'a> Vars<'a> {
-    pub fn new(ckpt: Option<&'a Checkpoint>, device: &Device, init_std: f64) -> Self {
+    pub fn new(ckpt: Option<&'a StateDict>, device: &Device, init_std: f64) -> Self {
         Self {
             ckpt,
             prefix: String::new(),

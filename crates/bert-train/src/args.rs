@@ -4,6 +4,48 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+/// `FromStr`, `Display` and the list of names of a settings enum, by its HF (serde) names: the
+/// command line and the TOML config parse the same words as `TrainingArguments` takes.
+macro_rules! hf_names {
+    ($t:ident { $($v:ident = $name:literal),+ $(,)? }) => {
+        impl $t {
+            /// Every accepted name, in declaration order.
+            pub const NAMES: &'static [&'static str] = &[$($name),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($t::$v => $name),+
+                }
+            }
+        }
+
+        impl std::str::FromStr for $t {
+            type Err = UnknownName;
+            fn from_str(s: &str) -> Result<Self, UnknownName> {
+                match s {
+                    $($name => Ok($t::$v),)+
+                    _ => Err(UnknownName { what: stringify!($t), name: s.to_string(), expected: Self::NAMES }),
+                }
+            }
+        }
+
+        impl std::fmt::Display for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+/// A name that none of a settings enum's variants has.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("`{name}` is not a {what}; expected one of: {}", expected.join(", "))]
+pub struct UnknownName {
+    pub what: &'static str,
+    pub name: String,
+    pub expected: &'static [&'static str],
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SchedulerType {
@@ -21,6 +63,10 @@ pub enum EvalStrategy {
     Epoch,
 }
 
+hf_names!(SchedulerType { Linear = "linear", Cosine = "cosine", Constant = "constant", ConstantWithWarmup = "constant_with_warmup" });
+hf_names!(EvalStrategy { No = "no", Steps = "steps", Epoch = "epoch" });
+hf_names!(SaveStrategy { No = "no", Steps = "steps", Epoch = "epoch" });
+
 /// When checkpoints are written (HF `save_strategy`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -28,6 +74,15 @@ pub enum SaveStrategy {
     No,
     Steps,
     Epoch,
+}
+
+/// A [`TrainingArgs`] field whose value HF would refuse (or that would train a model of NaN).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{reason}")]
+pub struct InvalidArgs {
+    /// The HF field name.
+    pub field: &'static str,
+    pub reason: String,
 }
 
 /// HF `TrainingArguments` (the subset the loop implements), HF defaults.
@@ -113,12 +168,16 @@ impl Default for TrainingArgs {
 }
 
 impl TrainingArgs {
-    pub fn validate(&self) -> Result<(), String> {
-        if self.per_device_train_batch_size == 0 || self.per_device_eval_batch_size == 0 {
-            return Err("batch sizes must be at least 1".into());
+    /// HF's `TrainingArguments.__post_init__` checks, and ours against NaN or infinite values.
+    pub fn validate(&self) -> Result<(), InvalidArgs> {
+        let bad = |field: &'static str, reason: String| Err(InvalidArgs { field, reason });
+        for (field, v) in [("per_device_train_batch_size", self.per_device_train_batch_size), ("per_device_eval_batch_size", self.per_device_eval_batch_size)] {
+            if v == 0 {
+                return bad(field, format!("{field} must be at least 1"));
+            }
         }
         if !(self.learning_rate.is_finite() && self.learning_rate >= 0.0) {
-            return Err(format!("learning_rate {} is not a finite non-negative number", self.learning_rate));
+            return bad("learning_rate", format!("learning_rate {} is not a finite non-negative number", self.learning_rate));
         }
         // Any NaN or infinity here ends as a model of NaN (HF accepts them and trains one).
         let finite = [
@@ -129,41 +188,41 @@ impl TrainingArgs {
         ];
         for (name, v) in finite {
             if !(v.is_finite() && v >= 0.0) {
-                return Err(format!("{name} {v} is not a finite non-negative number"));
+                return bad(name, format!("{name} {v} is not a finite non-negative number"));
             }
         }
         for (name, v) in [("adam_beta1", self.adam_beta1), ("adam_beta2", self.adam_beta2)] {
             if !(0.0..1.0).contains(&v) {
-                return Err(format!("{name} {v} is not in [0, 1)"));
+                return bad(name, format!("{name} {v} is not in [0, 1)"));
             }
         }
         if !self.num_train_epochs.is_finite() {
-            return Err(format!("num_train_epochs {} is not finite", self.num_train_epochs));
+            return bad("num_train_epochs", format!("num_train_epochs {} is not finite", self.num_train_epochs));
         }
         if !(0.0..=1.0).contains(&self.warmup_ratio) {
-            return Err(format!("warmup_ratio {} is not in [0, 1]", self.warmup_ratio));
+            return bad("warmup_ratio", format!("warmup_ratio {} is not in [0, 1]", self.warmup_ratio));
         }
         if self.max_steps == 0 && !(self.num_train_epochs > 0.0) {
-            return Err("num_train_epochs must be > 0 (or set max_steps)".into());
+            return bad("num_train_epochs", "num_train_epochs must be > 0 (or set max_steps)".into());
         }
         if self.eval_strategy == EvalStrategy::Steps && self.eval_steps == 0 {
-            return Err("eval_steps must be > 0 with eval_strategy steps".into());
+            return bad("eval_steps", "eval_steps must be > 0 with eval_strategy steps".into());
         }
         if self.gradient_accumulation_steps == 0 {
-            return Err("gradient_accumulation_steps must be at least 1".into());
+            return bad("gradient_accumulation_steps", "gradient_accumulation_steps must be at least 1".into());
         }
         if self.save_strategy == SaveStrategy::Steps && self.save_steps == 0 {
-            return Err("save_steps must be > 0 with save_strategy steps".into());
+            return bad("save_steps", "save_steps must be > 0 with save_strategy steps".into());
         }
         if self.save_total_limit == Some(0) {
-            return Err("save_total_limit must be at least 1".into());
+            return bad("save_total_limit", "save_total_limit must be at least 1".into());
         }
         // HF's rules (TrainingArguments.__post_init__): the best model is a checkpoint, so
         // checkpoints must be written at the evaluations.
         if self.load_best_model_at_end || self.early_stopping_patience.is_some() {
             let what = if self.load_best_model_at_end { "load_best_model_at_end" } else { "early stopping" };
             if self.eval_strategy == EvalStrategy::No {
-                return Err(format!("{what} needs an eval_strategy other than no"));
+                return bad("eval_strategy", format!("{what} needs an eval_strategy other than no"));
             }
             if self.load_best_model_at_end {
                 let same = match (self.eval_strategy, self.save_strategy) {
@@ -172,17 +231,20 @@ impl TrainingArgs {
                     _ => false,
                 };
                 if !same {
-                    return Err("load_best_model_at_end needs save_strategy equal to eval_strategy (and save_steps a multiple of eval_steps)".into());
+                    return bad(
+                        "save_strategy",
+                        "load_best_model_at_end needs save_strategy equal to eval_strategy (and save_steps a multiple of eval_steps)".into(),
+                    );
                 }
                 if self.output_dir.is_none() {
-                    return Err("load_best_model_at_end needs an output_dir for its checkpoints".into());
+                    return bad("output_dir", "load_best_model_at_end needs an output_dir for its checkpoints".into());
                 }
             }
         }
         if let Some(name) = &self.metric_for_best_model
             && !crate::best::is_metric_name(name)
         {
-            return Err(format!("metric_for_best_model `{name}` is not one of: {}", crate::best::METRIC_NAMES.join(", ")));
+            return bad("metric_for_best_model", format!("metric_for_best_model `{name}` is not one of: {}", crate::METRIC_NAMES.join(", ")));
         }
         Ok(())
     }
@@ -217,5 +279,37 @@ impl TrainingArgs {
         } else {
             (self.warmup_ratio * total as f64).ceil() as usize
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The parsed names are the serde (TOML, `training_args` JSON) names, both ways.
+    #[test]
+    fn names_parse_as_serde_writes_them() {
+        fn check<T: std::str::FromStr<Err = UnknownName> + Serialize + std::fmt::Display>(names: &[&str]) {
+            for &n in names {
+                let v: T = n.parse().unwrap();
+                assert_eq!(serde_json::to_value(&v).unwrap(), n);
+                assert_eq!(v.to_string(), n);
+            }
+            let e = "sometimes".parse::<T>().err().unwrap();
+            assert!(e.to_string().contains(&names.join(", ")), "{e}");
+        }
+        check::<SchedulerType>(SchedulerType::NAMES);
+        check::<EvalStrategy>(EvalStrategy::NAMES);
+        check::<SaveStrategy>(SaveStrategy::NAMES);
+        assert_eq!(SchedulerType::NAMES.len(), 4);
+    }
+
+    #[test]
+    fn invalid_arguments_name_the_field() {
+        let a = TrainingArgs { save_total_limit: Some(0), ..TrainingArgs::default() };
+        assert_eq!(a.validate().unwrap_err().field, "save_total_limit");
+        let a = TrainingArgs { per_device_eval_batch_size: 0, ..TrainingArgs::default() };
+        assert_eq!(a.validate().unwrap_err().field, "per_device_eval_batch_size");
+        assert!(TrainingArgs::default().validate().is_ok());
     }
 }

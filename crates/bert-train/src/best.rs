@@ -2,22 +2,7 @@
 //! `EarlyStoppingCallback` counter.
 
 use crate::TrainingArgs;
-use crate::trainer::LogEntry;
-
-/// Names accepted by `metric_for_best_model`, with or without HF's `eval_` prefix.
-pub const METRIC_NAMES: [&str; 11] = [
-    "loss",
-    "accuracy",
-    "f1_macro",
-    "f1_micro",
-    "precision_macro",
-    "recall_macro",
-    "matthews_correlation",
-    "subset_accuracy",
-    "mse",
-    "pearson",
-    "spearman",
-];
+use crate::metrics::METRIC_NAMES;
 
 pub(crate) fn is_metric_name(name: &str) -> bool {
     METRIC_NAMES.contains(&name.strip_prefix("eval_").unwrap_or(name))
@@ -33,40 +18,6 @@ fn metric(args: &TrainingArgs) -> &str {
 /// for any other metric.
 pub(crate) fn greater_is_better(args: &TrainingArgs) -> bool {
     args.greater_is_better.unwrap_or(!matches!(metric(args), "loss" | "mse"))
-}
-
-/// The chosen metric of an evaluation row.
-pub(crate) fn metric_value(args: &TrainingArgs, entry: &LogEntry) -> Option<f64> {
-    let name = metric(args);
-    if name == "loss" {
-        return entry.eval_loss;
-    }
-    if let Some(m) = &entry.eval {
-        return match name {
-            "accuracy" => Some(m.accuracy),
-            "f1_macro" => Some(m.f1_macro),
-            "f1_micro" => Some(m.f1_micro),
-            "precision_macro" => Some(m.precision_macro),
-            "recall_macro" => Some(m.recall_macro),
-            "matthews_correlation" => Some(m.matthews_correlation),
-            _ => None,
-        };
-    }
-    if let Some(m) = &entry.eval_multilabel {
-        return match name {
-            "subset_accuracy" | "accuracy" => Some(m.subset_accuracy),
-            "f1_macro" => Some(m.f1_macro),
-            "f1_micro" => Some(m.f1_micro),
-            _ => None,
-        };
-    }
-    let m = entry.eval_regression.as_ref()?;
-    match name {
-        "mse" => Some(m.mse),
-        "pearson" => Some(m.pearson),
-        "spearman" => Some(m.spearman),
-        _ => None,
-    }
 }
 
 /// Whether `value` beats `best` (HF `_determine_best_metric`: strictly better; the early

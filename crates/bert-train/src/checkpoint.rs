@@ -13,65 +13,13 @@ use std::path::{Path, PathBuf};
 
 use burn::module::Module;
 use burn::optim::ModuleOptimizer;
-use serde::{Deserialize, Serialize};
 
-use crate::trainer::LogEntry;
+use crate::state::TrainerState;
 use crate::{Classifier, Error, Result};
 
 pub const MODEL_FILE: &str = "model.bpk";
 pub const OPTIMIZER_FILE: &str = "optimizer.bpk";
 pub const STATE_FILE: &str = "trainer_state.json";
-
-/// The loop's state at a checkpoint: where to continue and what has been logged.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct TrainerState {
-    pub global_step: usize,
-    pub epoch: f64,
-    /// The next micro-batch to run: epoch index and batch index within the epoch.
-    pub next_epoch: usize,
-    pub next_batch: usize,
-    pub max_steps: usize,
-    pub num_examples: usize,
-    pub train_batch_size: usize,
-    pub gradient_accumulation_steps: usize,
-    pub seed: u64,
-    /// How batches are formed: with other values the saved data position would mean other
-    /// examples. (Absent from checkpoints written before these were recorded: false, the
-    /// defaults.)
-    #[serde(default)]
-    pub group_by_length: bool,
-    #[serde(default)]
-    pub dataloader_drop_last: bool,
-    /// The training set's [`crate::Dataset::fingerprint`], when it has one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub data_fingerprint: Option<u64>,
-    pub loss_sum: f64,
-    pub loss_since_log: f64,
-    pub steps_since_log: usize,
-    pub examples_seen: usize,
-    pub runtime_s: f64,
-    pub best_metric: Option<f64>,
-    pub best_model_checkpoint: Option<PathBuf>,
-    pub early_stopping_patience_counter: usize,
-    pub log_history: Vec<LogEntry>,
-}
-
-impl TrainerState {
-    /// What fixes the order of the micro-batches, in words; two runs with equal descriptions
-    /// visit the same examples at the same positions.
-    pub fn data_order(&self) -> String {
-        format!(
-            "{} examples, batch {}, accumulation {}, seed {}, {} steps, group_by_length {}, dataloader_drop_last {}",
-            self.num_examples,
-            self.train_batch_size,
-            self.gradient_accumulation_steps,
-            self.seed,
-            self.max_steps,
-            self.group_by_length,
-            self.dataloader_drop_last
-        )
-    }
-}
 
 /// `checkpoint-<step>` directories under `dir`, complete or not, oldest first.
 pub fn list_all(dir: &Path) -> Vec<(usize, PathBuf)> {

@@ -32,30 +32,31 @@
 //! }
 //! ```
 
+mod adamw;
 mod args;
 mod best;
 pub mod checkpoint;
-mod adamw;
 mod clip;
-mod metrics;
-mod multilabel_metrics;
+pub mod metrics;
 mod optim;
-mod regression_metrics;
 mod sampler;
 mod schedule;
+mod state;
+mod step_times;
 mod trainer;
 
-pub use args::{EvalStrategy, SaveStrategy, SchedulerType, TrainingArgs};
-pub use best::METRIC_NAMES;
-pub use checkpoint::TrainerState;
+pub use args::{EvalStrategy, InvalidArgs, SaveStrategy, SchedulerType, TrainingArgs, UnknownName};
 pub use clip::clip_grad_norm;
-pub use metrics::{ClassificationMetrics, classification_metrics};
-pub use multilabel_metrics::{MultiLabelMetrics, multilabel_metrics};
-pub use regression_metrics::{RegressionMetrics, regression_metrics};
+pub use metrics::{
+    ClassificationMetrics, EvalMetrics, METRIC_NAMES, MultiLabelMetrics, RegressionMetrics, classification_metrics,
+    multilabel_metrics, regression_metrics,
+};
 pub use optim::hf_adamw;
 pub use sampler::{length_grouped, shuffled};
 pub use schedule::lr_lambda;
-pub use trainer::{LogEntry, Progress, StepTimes, TrainOutput, Trainer};
+pub use state::{LogEntry, TrainerState};
+pub use step_times::StepTimes;
+pub use trainer::{Evaluation, Progress, TrainOutput, Trainer};
 
 use std::path::{Path, PathBuf};
 
@@ -81,22 +82,8 @@ pub enum Target {
     Value(f32),
 }
 
-/// The metrics of one evaluation, by problem type.
-#[derive(Debug, Clone, PartialEq)]
-pub enum EvalMetrics {
-    Classification(ClassificationMetrics),
-    MultiLabel(MultiLabelMetrics),
-    Regression(RegressionMetrics),
-}
-
-impl EvalMetrics {
-    pub fn classification(&self) -> Option<&ClassificationMetrics> {
-        match self {
-            EvalMetrics::Classification(m) => Some(m),
-            _ => None,
-        }
-    }
-}
+/// Whatever a [`Classifier::export`] failed on, kept whole (its source chain included).
+pub type ExportError = Box<dyn std::error::Error + Send + Sync>;
 
 /// A model the trainer can train: a batch in, loss and logits out.
 pub trait Classifier: Module + Clone {
@@ -104,7 +91,7 @@ pub trait Classifier: Module + Clone {
     fn step(&self, batch: Self::Batch) -> StepOutput;
     /// Extra files for each checkpoint directory (e.g. an HF model directory, so a checkpoint
     /// loads like any saved model); the trainer's own record is written regardless.
-    fn export(&self, _dir: &Path) -> std::result::Result<(), String> {
+    fn export(&self, _dir: &Path) -> std::result::Result<(), ExportError> {
         Ok(())
     }
 }
@@ -141,7 +128,10 @@ pub trait Dataset {
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("invalid training arguments: {0}")]
-    Args(String),
+    Args(#[from] InvalidArgs),
+    /// Training data the arguments leave nothing of.
+    #[error("{0}")]
+    Data(String),
     /// A NaN or infinity in the loss, the gradient norm or the weights: training stops and
     /// nothing from this point is saved as a model.
     #[error("the {what} became {value} at step {step}; training stopped and nothing from this step on was saved (try a lower learning rate or check the data)")]
@@ -152,6 +142,9 @@ pub enum Error {
     Checkpoint { path: PathBuf, msg: String },
     #[error("cannot resume from {}: {msg}", .path.display())]
     Resume { path: PathBuf, msg: String },
+    /// A device's tensor that could not be read back as `f32`s.
+    #[error("reading the {what} back from the device: {msg}")]
+    ReadBack { what: &'static str, msg: String },
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -83,7 +83,7 @@ impl Dataset for Points {
 /// The backend of this `cargo xtask test` pass (resume, accumulation, best model and early
 /// stopping go through the backend's in-place AdamW and clipping).
 fn device() -> Device {
-    bert_kernels::device::Backend::under_test().and_then(|b| b.device()).unwrap_or_else(|e| panic!("BERT_TEST_BACKEND: {e}"))
+    bert_kernels::device::BackendChoice::under_test().and_then(|b| b.device()).unwrap_or_else(|e| panic!("BERT_TEST_BACKEND: {e}"))
 }
 
 /// burn's random generator is one per backend and process: tests that train with dropout in
@@ -191,6 +191,51 @@ fn a_resumed_run_ends_bit_identical() {
     assert_ne!(weights(&run(other, &data, Some(&eval), None).unwrap().model), weights(&full.model));
 }
 
+/// A checkpoint written before metrics were named values nests an evaluation's metrics in one
+/// object (`"eval": {"accuracy": …, "confusion": …}`); it still resumes, to the same run.
+#[test]
+fn a_checkpoint_with_the_old_nested_metrics_resumes() {
+    let _serial = serial();
+    let (data, eval) = (points(50), points(20));
+    let tmp = tempfile::tempdir().unwrap();
+    let mut a = args();
+    a.eval_strategy = EvalStrategy::Steps;
+    a.eval_steps = 2;
+    a.save_strategy = SaveStrategy::Steps;
+    a.save_steps = 4;
+    a.metric_for_best_model = Some("accuracy".into());
+    a.output_dir = Some(tmp.path().join("full"));
+    let full = run(a.clone(), &data, Some(&eval), None).unwrap();
+    let ckpt = checkpoint::list(&tmp.path().join("full"))[0].1.clone();
+    let state_file = ckpt.join(checkpoint::STATE_FILE);
+    let mut state: serde_json::Value = serde_json::from_slice(&std::fs::read(&state_file).unwrap()).unwrap();
+    let mut nested = 0;
+    for row in state["log_history"].as_array_mut().unwrap() {
+        let row = row.as_object_mut().unwrap();
+        let keys: Vec<String> = row.keys().filter(|k| k.starts_with("eval_") && *k != "eval_loss").cloned().collect();
+        if keys.is_empty() {
+            continue;
+        }
+        let mut old = serde_json::Map::new();
+        for k in keys {
+            old.insert(k["eval_".len()..].to_string(), row.remove(&k).unwrap());
+        }
+        old.insert("f1_per_class".into(), serde_json::json!([0.5, 0.5, 0.5]));
+        old.insert("confusion".into(), serde_json::json!([[1, 0, 0], [0, 1, 0], [0, 0, 1]]));
+        row.insert("eval".into(), old.into());
+        nested += 1;
+    }
+    assert_eq!(nested, 2, "evaluations at steps 2 and 4 before the checkpoint");
+    std::fs::write(&state_file, serde_json::to_vec(&state).unwrap()).unwrap();
+    let mut b = a.clone();
+    b.output_dir = Some(tmp.path().join("resumed"));
+    let resumed = run(b, &data, Some(&eval), Some(&ckpt)).unwrap();
+    assert_eq!(weights(&resumed.model), weights(&full.model));
+    assert_eq!(resumed.best_metric, full.best_metric);
+    assert_eq!(serde_json::to_string(&resumed.log_history).unwrap(), serde_json::to_string(&full.log_history).unwrap());
+    assert!(full.log_history.iter().filter(|e| e.metric("accuracy").is_some()).count() >= 4);
+}
+
 #[test]
 fn best_checkpoint_is_loaded_at_the_end_and_rotation_keeps_it() {
     let _serial = serial();
@@ -227,7 +272,7 @@ fn best_checkpoint_is_loaded_at_the_end_and_rotation_keeps_it() {
     assert_eq!(out.best_model_checkpoint.as_deref(), Some(tmp.path().join(format!("checkpoint-{best_step}")).as_path()));
     // The returned model is the best one: its evaluation gives the best loss again.
     let trainer = Trainer::new(a, device(), 3).unwrap();
-    let (_, loss) = trainer.evaluate(&out.model, &eval);
+    let (_, loss) = trainer.evaluate(&out.model, &eval).unwrap();
     assert!((loss - best_loss).abs() < 1e-6, "{loss} vs {best_loss}");
     // HF's `_sorted_checkpoints` moves the best checkpoint next to the newest, and rotation
     // keeps `save_total_limit` (2) of them: the best and the newest, whichever step was best.
@@ -338,13 +383,13 @@ fn evaluation_follows_the_targets() {
     let logits = model.linear.forward(x);
     let logits = logits.into_data().try_into_vec_as::<f32>().unwrap();
     let reg = As(points(20), |c| Target::Value(c as f32));
-    let (m, _) = trainer.evaluate(&model, &reg);
+    let (m, _) = trainer.evaluate(&model, &reg).unwrap();
     let EvalMetrics::Regression(m) = m else { panic!("{m:?}") };
     let y: Vec<f64> = points(20).y.iter().map(|&c| c as f64).collect();
     let p: Vec<f64> = (0..20).map(|r| logits[r * 3] as f64).collect();
     assert_eq!(m, bert_train::regression_metrics(&y, &p));
     let multi = As(points(20), |c| Target::Labels((0..3).map(|j| j == c || j == (c + 1) % 3).collect()));
-    let (m, _) = trainer.evaluate(&model, &multi);
+    let (m, _) = trainer.evaluate(&model, &multi).unwrap();
     let EvalMetrics::MultiLabel(m) = m else { panic!("{m:?}") };
     assert_eq!(m.threshold, 0.5);
     // From the logits: a label is on where sigmoid > 0.5, i.e. logit > 0.
@@ -372,7 +417,7 @@ fn evaluation_follows_the_targets() {
     a.eval_steps = 2;
     a.max_steps = 4;
     let out = Trainer::new(a, device(), 3).unwrap().train(Toy::new(0.0, &device().autodiff()), &reg, Some(&reg), |_| {}).unwrap();
-    let mses: Vec<f64> = out.log_history.iter().filter_map(|e| Some(e.eval_regression.as_ref()?.mse)).collect();
+    let mses: Vec<f64> = out.log_history.iter().filter_map(|e| e.metric("mse")).collect();
     assert_eq!(mses.len(), 2);
     assert_eq!(out.best_metric, Some(mses.iter().cloned().fold(f64::INFINITY, f64::min)));
 }

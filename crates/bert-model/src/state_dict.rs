@@ -1,4 +1,5 @@
-//! Reading HF weight files into a name → tensor table, with HF's key normalisation
+//! Reading HF weight files into a name → tensor table (PyTorch's "state dict"; a training
+//! `checkpoint-N/` directory is `bert-train`'s), with HF's key normalisation
 //! (`PreTrainedModel._fix_state_dict_key_on_load`: legacy `gamma`/`beta` → `weight`/`bias`)
 //! and the base-model prefix (`bert.`) made optional, as `from_pretrained` does.
 
@@ -19,16 +20,16 @@ pub(crate) struct Entry {
     pub values: Vec<f32>,
 }
 
-/// The tensors of one checkpoint, keyed by their normalised name (no `bert.` prefix).
+/// The tensors of one weight file (or a sharded set), keyed by their normalised name (no `bert.` prefix).
 #[derive(Debug)]
-pub struct Checkpoint {
+pub struct StateDict {
     path: PathBuf,
     entries: BTreeMap<String, Entry>,
     /// Normalised names handed out so far, to report the unused ones as HF does.
     used: Mutex<BTreeSet<String>>,
 }
 
-impl Checkpoint {
+impl StateDict {
     /// Reads a `.safetensors` file.
     pub fn from_safetensors(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
@@ -111,7 +112,7 @@ impl Checkpoint {
     }
 
     /// Adds the tensors of another file (a shard, or a separately stored head).
-    pub fn extend(&mut self, other: Checkpoint) {
+    pub fn extend(&mut self, other: StateDict) {
         self.entries.extend(other.entries);
     }
 
@@ -133,7 +134,7 @@ impl Checkpoint {
             .ok_or_else(|| bad("no `weight_map` object".into()))?;
         let shards: BTreeSet<&str> = map.values().filter_map(|v| v.as_str()).collect();
         let dir = index.parent().unwrap_or(Path::new("."));
-        let mut all: Option<Checkpoint> = None;
+        let mut all: Option<StateDict> = None;
         for shard in shards {
             // A shard is a file of the checkpoint's own directory: an index must not point
             // elsewhere (`../`, an absolute path), as huggingface_hub refuses too.
@@ -243,7 +244,7 @@ mod tests {
 
     #[test]
     fn garbage_is_a_clear_error() {
-        let e = Checkpoint::from_safetensors_bytes(b"not a safetensors file", "x.safetensors".into())
+        let e = StateDict::from_safetensors_bytes(b"not a safetensors file", "x.safetensors".into())
             .unwrap_err();
         assert!(matches!(e, Error::Safetensors { .. }), "{e}");
         assert!(e.to_string().contains("x.safetensors"));

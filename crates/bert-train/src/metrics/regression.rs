@@ -10,6 +10,13 @@ pub struct RegressionMetrics {
     pub spearman: f64,
 }
 
+impl RegressionMetrics {
+    /// The scalar metrics by name.
+    pub fn values(&self) -> Vec<(&'static str, f64)> {
+        vec![("mse", self.mse), ("pearson", self.pearson), ("spearman", self.spearman)]
+    }
+}
+
 fn pearson(x: &[f64], y: &[f64]) -> f64 {
     let n = x.len() as f64;
     let (mx, my) = (x.iter().sum::<f64>() / n, y.iter().sum::<f64>() / n);

@@ -13,6 +13,13 @@ pub struct MultiLabelMetrics {
     pub threshold: f64,
 }
 
+impl MultiLabelMetrics {
+    /// The scalar metrics by name (the threshold is a setting, not a metric).
+    pub fn values(&self) -> Vec<(&'static str, f64)> {
+        vec![("subset_accuracy", self.subset_accuracy), ("f1_micro", self.f1_micro), ("f1_macro", self.f1_macro)]
+    }
+}
+
 /// `labels[i][j]`: example i has label j; `probs[i][j]`: its predicted probability.
 pub fn multilabel_metrics(labels: &[Vec<bool>], probs: &[Vec<f32>], threshold: f64) -> MultiLabelMetrics {
     let k = labels.first().map_or(0, Vec::len);

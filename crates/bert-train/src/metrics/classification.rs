@@ -17,6 +17,20 @@ pub struct ClassificationMetrics {
     pub confusion: Vec<Vec<usize>>,
 }
 
+impl ClassificationMetrics {
+    /// The scalar metrics by name (HF's `compute_metrics` keys, without `eval_`).
+    pub fn values(&self) -> Vec<(&'static str, f64)> {
+        vec![
+            ("accuracy", self.accuracy),
+            ("f1_macro", self.f1_macro),
+            ("f1_micro", self.f1_micro),
+            ("precision_macro", self.precision_macro),
+            ("recall_macro", self.recall_macro),
+            ("matthews_correlation", self.matthews_correlation),
+        ]
+    }
+}
+
 pub fn classification_metrics(labels: &[usize], preds: &[usize], num_labels: usize) -> ClassificationMetrics {
     let k = num_labels.max(labels.iter().chain(preds).map(|x| x + 1).max().unwrap_or(0));
     let mut c = vec![vec![0usize; k]; k];
