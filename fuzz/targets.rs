@@ -9,8 +9,8 @@ use std::io::Cursor;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use bert_data::{Columns, Compression, Encoder, Format, LabelOptions};
-use bert_tokenizer::{BertTokenizer, EncodeOptions, Input};
+use bertrs_data::{Columns, Compression, Encoder, Format, LabelOptions};
+use bertrs_tokenizer::{BertTokenizer, EncodeOptions, Input};
 
 /// The names of the targets, as `cargo fuzz run` and the corpus folders know them.
 pub const TARGETS: [&str; 6] = ["data_rows", "safetensors", "pytorch_bin", "config_json", "tokenizer_dir", "toml_config"];
@@ -54,20 +54,20 @@ pub fn data_rows(data: &[u8]) {
     let compression = [Compression::None, Compression::Gzip, Compression::Bzip2][(pick as usize / 4) % 3];
     let cols = Columns { group: (pick & 0x40 != 0).then(|| "group".to_string()), ..Columns::default() };
     let path = Path::new("fuzz-input");
-    let Ok(rows) = bert_data::rows_from_reader(path, Box::new(Cursor::new(body.to_vec())), format, compression, &cols) else { return };
-    let opts = LabelOptions { kind: None, delimiter: (pick & 0x80 != 0).then(|| "|".to_string()) };
+    let Ok(rows) = bertrs_data::rows_from_reader(path, Box::new(Cursor::new(body.to_vec())), format, compression, &cols) else { return };
+    let opts = LabelOptions { problem_type: None, delimiter: (pick & 0x80 != 0).then(|| "|".to_string()) };
     if let Ok((set, map)) = encoder().training(path, rows.take(1000), &opts) {
         for i in 0..set.len() {
             assert!(set.length(i) <= 32 && set.ids(i).len() == set.length(i));
         }
         // Classes and multi-label sets are named; regression has one unnamed output.
-        assert!(!map.names.is_empty() || set.is_empty() || map.kind == bert_data::LabelKind::Regression);
+        assert!(!map.names.is_empty() || set.is_empty() || map.problem_type == bertrs_data::ProblemType::Regression);
     }
 }
 
 /// `model.safetensors` bytes into the weight table.
 pub fn safetensors(data: &[u8]) {
-    if let Ok(ckpt) = bert_model::StateDict::from_safetensors_bytes(data, "fuzz.safetensors".into()) {
+    if let Ok(ckpt) = bertrs_model::StateDict::from_safetensors_bytes(data, "fuzz.safetensors".into()) {
         for key in ckpt.unused_keys() {
             if let Some((shape, values)) = ckpt.tensor(&key) {
                 assert_eq!(shape.iter().product::<usize>(), values.len(), "{key}");
@@ -82,7 +82,7 @@ pub fn pytorch_bin(data: &[u8]) {
     if std::fs::write(&path, data).is_err() {
         return;
     }
-    if let Ok(ckpt) = bert_model::StateDict::from_pytorch(&path) {
+    if let Ok(ckpt) = bertrs_model::StateDict::from_pytorch(&path) {
         for key in ckpt.unused_keys() {
             if let Some((shape, values)) = ckpt.tensor(&key) {
                 assert_eq!(shape.iter().product::<usize>(), values.len(), "{key}");
@@ -95,10 +95,10 @@ pub fn pytorch_bin(data: &[u8]) {
 pub fn config_json(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else { return };
     let path = Path::new("config.json");
-    if let Ok(config) = bert_model::BertConfig::from_json(text, path) {
+    if let Ok(config) = bertrs_model::BertConfig::from_json(text, path) {
         let labels = config.labels();
         assert_eq!(labels.len(), config.num_labels());
-        let again = bert_model::BertConfig::from_json(&config.to_hf_json().to_string(), path).expect("an exported config loads");
+        let again = bertrs_model::BertConfig::from_json(&config.to_hf_json().to_string(), path).expect("an exported config loads");
         assert_eq!(again.num_labels(), config.num_labels());
     }
 }
@@ -131,10 +131,10 @@ pub fn tokenizer_dir(data: &[u8]) {
 /// A `--config` TOML file: its flags, then the command line they make.
 pub fn toml_config(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else { return };
-    if let Ok(flags) = bert_cli::config::flags_from_toml(text, Path::new("run.toml")) {
-        let mut argv: Vec<std::ffi::OsString> = vec!["bert-cli".into(), "train".into()];
+    if let Ok(flags) = bertrs_cli::config::flags_from_toml(text, Path::new("run.toml")) {
+        let mut argv: Vec<std::ffi::OsString> = vec!["bertrs-cli".into(), "train".into()];
         argv.extend(flags);
-        let _ = <bert_cli::args::Cli as clap::Parser>::try_parse_from(argv);
+        let _ = <bertrs_cli::args::Cli as clap::Parser>::try_parse_from(argv);
     }
 }
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env python
 """A model fine-tuned in Python and saved with `save_pretrained`: the Python → Rust half of
-the round trip (crates/bert-cli/tests/hf_roundtrip.rs).
+the round trip (crates/bertrs-cli/tests/hf_roundtrip.rs).
 
     python scripts/hf_finetune_tiny.py MODEL_DIR INPUT.jsonl OUTPUT_DIR
 

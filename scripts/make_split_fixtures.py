@@ -1,9 +1,9 @@
-"""scikit-learn's own split indices, pinned for bert-data's splits (issue 18).
+"""scikit-learn's own split indices, pinned for bertrs-data's splits (issue 18).
 
 Run with the reference Python (scikit-learn and numpy as pinned in
 scripts/requirements-ref.txt):
     /var/tmp/bert-torch/venv/bin/python scripts/make_split_fixtures.py fixtures/splits/splits.json
-`crates/bert-data/tests/sklearn_splits.rs` checks every case against this file.
+`crates/bertrs-data/tests/sklearn_splits.rs` checks every case against this file.
 """
 import json
 import sys

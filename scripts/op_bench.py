@@ -1,4 +1,4 @@
-"""PyTorch side of `cargo run --release -p bert-model --example op_bench`: the same ops, shapes,
+"""PyTorch side of `cargo run --release -p bertrs-model --example op_bench`: the same ops, shapes,
 loss and timing (median of 15 after one warm-up), 2 threads, fp32. Run with the reference venv:
 
     $BERT_REF_PYTHON scripts/op_bench.py

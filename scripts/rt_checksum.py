@@ -5,7 +5,7 @@
 
 Runs ../shared/reference/rt_split.py, reads its TSV back (undoing its backslash escapes),
 and prints per split the row count and sha256 over "label\\tmovie\\ttext\\n" lines in file
-order: the figures `bert-data`'s test pins.
+order: the figures `bertrs-data`'s test pins.
 """
 import csv
 import hashlib

@@ -1,4 +1,4 @@
-"""PyTorch's side of BENCHMARKS.md's phase table: the training step of `bert-cli train
+"""PyTorch's side of BENCHMARKS.md's phase table: the training step of `bertrs-cli train
 --train-limit 640 --max-steps 20` (all-MiniLM-L6-v2 + a fresh 2-label head, Rotten Tomatoes
 training sentences, batch 32, dynamic padding, AdamW 5e-5 with weight decay 0.01 off for
 bias/LayerNorm, linear schedule, clip 1.0: what HF's Trainer runs per step), timed per phase,

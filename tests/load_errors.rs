@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use bert_e2e::{assert_close, device, fixtures, read_reference, values};
-use bert_model::{BertForSequenceClassification, BertInput, Error};
+use bertrs_e2e::{assert_close, device, fixtures, read_reference, values};
+use bertrs_model::{BertForSequenceClassification, BertInput, Error};
 use safetensors::tensor::{Dtype, TensorView};
 
 fn tiny() -> std::path::PathBuf {

@@ -3,9 +3,9 @@
 //! CLS hidden state, pooled output and logits with the reference classifier head, one
 //! example at a time and as one right-padded batch (run padding-free and padded), within 1e-4.
 
-use bert_e2e::{assert_close, device, fixtures, minilm_dir, values};
-use bert_model::state_dict::StateDict;
-use bert_model::{BertConfig, BertForSequenceClassification, BertInput, Execution};
+use bertrs_e2e::{assert_close, device, fixtures, minilm_dir, values};
+use bertrs_model::state_dict::StateDict;
+use bertrs_model::{BertConfig, BertForSequenceClassification, BertInput, Execution};
 use burn::module::Param;
 use burn::tensor::Device;
 use serde_json::Value;
@@ -118,6 +118,6 @@ fn perturbed_weight_fails_minilm_parity() {
     let ex = &r["examples"][0];
     let logits = values(model.forward(single(ex, &device)));
     let pooled = values(model.bert.forward(single(ex, &device)).pooler_output);
-    let d = bert_e2e::max_abs_diff(&pooled, &f32s(&ex["pooler_full"])).max(bert_e2e::max_abs_diff(&logits, &f32s(&ex["logits"])));
+    let d = bertrs_e2e::max_abs_diff(&pooled, &f32s(&ex["pooler_full"])).max(bertrs_e2e::max_abs_diff(&logits, &f32s(&ex["logits"])));
     assert!(d > TOL, "a 1e-3 perturbation went unnoticed (max diff {d:e})");
 }

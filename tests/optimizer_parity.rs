@@ -2,12 +2,12 @@
 //! and LayerNorm) + `get_linear_schedule_with_warmup` + `clip_grad_norm_` on the tiny model
 //! (fixture from `scripts/make_tiny_fixtures.py`) end with the same parameters, within 1e-5.
 
-use bert_e2e::{assert_close, device, fixtures, read_reference, RefTensor};
-use bert_model::export::named_tensors;
-use bert_model::{BertForSequenceClassification, BertInput, Labels};
-use bert_train::{Classifier, Dataset, SchedulerType, StepOutput, Trainer, TrainingArgs};
+use bertrs_e2e::{assert_close, device, fixtures, read_reference, RefTensor};
+use bertrs_model::export::named_tensors;
+use bertrs_model::{BatchTargets, BertForSequenceClassification, BertInput, ProblemType};
+use bertrs_train::{BatchError, Classifier, Dataset, SchedulerType, StepOutput, Target, Trainer, TrainingArgs};
 use burn::module::Module;
-use burn::tensor::{Device, Int, Tensor, TensorData};
+use burn::tensor::Device;
 use std::collections::HashMap;
 
 #[derive(Module, Debug)]
@@ -16,7 +16,7 @@ struct Task {
 }
 
 impl Classifier for Task {
-    type Batch = (BertInput, Labels);
+    type Batch = (BertInput, BatchTargets);
     fn step(&self, (input, labels): Self::Batch) -> StepOutput {
         let out = self.model.forward_with_labels(input, labels).unwrap();
         StepOutput { loss: out.loss.unwrap(), logits: out.logits }
@@ -26,22 +26,23 @@ impl Classifier for Task {
 struct Rows(HashMap<String, RefTensor>);
 
 impl Dataset for Rows {
-    type Batch = (BertInput, Labels);
+    type Batch = (BertInput, BatchTargets);
     fn len(&self) -> usize {
         3
     }
     fn label(&self, i: usize) -> usize {
         self.0["labels"].as_i64()[i] as usize
     }
-    fn batch(&self, idx: &[usize], device: &Device) -> Self::Batch {
+    fn batch(&self, idx: &[usize], device: &Device) -> Result<Self::Batch, BatchError> {
         let s = self.0["input_ids"].shape[1];
         let pick = |name: &str| -> Vec<i64> {
             let v = self.0[name].as_i64();
             idx.iter().flat_map(|&i| v[i * s..(i + 1) * s].to_vec()).collect()
         };
-        let input = BertInput::from_ids(idx.len(), s, pick("input_ids"), pick("attention_mask"), pick("token_type_ids"), device).unwrap();
-        let y: Vec<i64> = idx.iter().map(|&i| self.label(i) as i64).collect();
-        (input, Labels::Class(Tensor::<1, Int>::from_data(TensorData::new(y, [idx.len()]), device)))
+        let input = BertInput::from_ids(idx.len(), s, pick("input_ids"), pick("attention_mask"), pick("token_type_ids"), device)?;
+        let y: Vec<Target> = idx.iter().map(|&i| Target::Class(self.label(i))).collect();
+        // The tiny fixture's head has three labels (negative, neutral, positive).
+        Ok((input, BatchTargets::new(ProblemType::SingleLabelClassification, &y, 3, device)?))
     }
 }
 

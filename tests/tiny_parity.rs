@@ -3,9 +3,9 @@
 //! every parameter after one backward pass, run padding-free (the default) and padded (HF's
 //! layout); and the two layouts against each other. Tolerances 1e-5 forward, 1e-4 gradients.
 
-use bert_e2e::{assert_close, device, fixtures, read_reference, values, RefTensor};
-use bert_model::export::named_gradients;
-use bert_model::{BertForSequenceClassification, BertInput, Execution, Labels, ProblemType};
+use bertrs_e2e::{assert_close, device, fixtures, read_reference, values, RefTensor};
+use bertrs_model::export::named_gradients;
+use bertrs_model::{BatchTargets, BertForSequenceClassification, BertInput, Execution, ProblemType};
 use burn::module::Param;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use std::collections::HashMap;
@@ -39,18 +39,18 @@ fn on_tokens(values: &[f32], mask: &[i64], width: usize) -> Vec<f32> {
     mask.iter().zip(values.chunks(width)).filter(|(m, _)| **m == 1).flat_map(|(_, v)| v.iter().copied()).collect()
 }
 
-fn labels(problem: ProblemType, t: &RefTensor, device: &Device) -> Labels {
+fn labels(problem: ProblemType, t: &RefTensor, device: &Device) -> BatchTargets {
     match problem {
-        ProblemType::SingleLabelClassification => Labels::Class(Tensor::<1, Int>::from_data(
+        ProblemType::SingleLabelClassification => BatchTargets::Class(Tensor::<1, Int>::from_data(
             TensorData::new(t.as_i64(), [t.shape[0]]),
             device,
         )),
-        ProblemType::MultiLabelClassification => Labels::MultiHot(Tensor::from_data(
+        ProblemType::MultiLabelClassification => BatchTargets::MultiHot(Tensor::from_data(
             TensorData::new(t.as_f32(), [t.shape[0], t.shape[1]]),
             device,
         )),
         ProblemType::Regression => {
-            Labels::Value(Tensor::from_data(TensorData::new(t.as_f32(), [t.shape[0]]), device))
+            BatchTargets::Value(Tensor::from_data(TensorData::new(t.as_f32(), [t.shape[0]]), device))
         }
     }
 }
@@ -176,7 +176,7 @@ fn a_perturbed_weight_fails_parity() {
     let gamma = model.bert.embeddings.LayerNorm.gamma.val();
     model.bert.embeddings.LayerNorm.gamma = Param::from_tensor(gamma.add_scalar(1e-3));
     let logits = values(model.forward(input(&r, &device)));
-    let diff = bert_e2e::max_abs_diff(&logits, &r["logits"].as_f32());
+    let diff = bertrs_e2e::max_abs_diff(&logits, &r["logits"].as_f32());
     assert!(diff > FWD_TOL, "perturbation not detected: max diff {diff:e}");
 }
 
@@ -186,12 +186,12 @@ fn dropout_only_in_training() {
     let dir = fixtures().join("tiny/single_label_classification");
     let r = read_reference(&dir.join("reference.safetensors"));
     let device = device().autodiff();
-    let mut config = bert_model::BertConfig::from_file(dir.join("config.json")).unwrap();
+    let mut config = bertrs_model::BertConfig::from_file(dir.join("config.json")).unwrap();
     config.hidden_dropout_prob = 0.5;
     let model = BertForSequenceClassification::from_pretrained_with_config(&dir, &config, &device).unwrap();
     let a = values(model.forward(input(&r, &device)));
     let b = values(model.forward(input(&r, &device)));
-    assert!(bert_e2e::max_abs_diff(&a, &b) > 1e-4, "dropout had no effect in training");
+    assert!(bertrs_e2e::max_abs_diff(&a, &b) > 1e-4, "dropout had no effect in training");
     let eval = burn::module::Module::valid(&model);
     let plain = device.clone().without_autodiff();
     let c = values(eval.forward(input(&r, &plain)));

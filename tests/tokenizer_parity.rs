@@ -2,8 +2,8 @@
 //! from `tokenizer.json` and from the `vocab.txt` pipeline, using the reference written by
 //! `../shared/reference/parity_ref.py` (copied to `fixtures/minilm/`).
 
-use bert_e2e::{fixtures, minilm_dir};
-use bert_tokenizer::{BertTokenizer, EncodeOptions, Padding};
+use bertrs_e2e::{fixtures, minilm_dir};
+use bertrs_tokenizer::{BertTokenizer, EncodeOptions, Padding};
 use serde_json::Value;
 
 fn reference() -> Value {

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use bert_model::device::BackendChoice;
+use bertrs_model::device::BackendChoice;
 use burn::tensor::Device;
 use safetensors::{Dtype, SafeTensors};
 
@@ -24,7 +24,7 @@ pub fn fixtures() -> PathBuf {
 
 /// The all-MiniLM-L6-v2 directory, fetched and verified through the asset store.
 pub fn minilm_dir() -> PathBuf {
-    bert_assets::Store::from_env()
+    bertrs_assets::Store::from_env()
         .fetch("all-minilm-l6-v2")
         .unwrap_or_else(|e| panic!("cannot fetch all-MiniLM-L6-v2: {e}"))
 }

@@ -5,7 +5,7 @@
 //! Work (issue 6): all-MiniLM-L6-v2 with a fresh 2-label head, Rotten Tomatoes as split by
 //! the reference rule, fp32, 2 threads on both sides, dynamic padding, max length 128:
 //! - predict: the 981 dev sentences in file order at batch 32 and 64, tokenization and
-//!   forward passes timed, model loading not (ours: `bert-cli predict`'s own timing;
+//!   forward passes timed, model loading not (ours: `bertrs-cli predict`'s own timing;
 //!   theirs: `infer_bench.py`'s end-to-end figure);
 //!   ONNX Runtime (`ort_bench.py`, CPU, all graph optimisations) is a second anchor there;
 //! - train: the first N training examples (2,048 by default), 1 epoch, batch 32, lr 5e-5,
@@ -144,7 +144,7 @@ impl Setup {
         if !harness.join("infer_bench.py").is_file() {
             bail!("the PyTorch reference harness is not at {}", harness.display());
         }
-        let store = bert_assets::Store::from_env();
+        let store = bertrs_assets::Store::from_env();
         let minilm = store.fetch("all-minilm-l6-v2")?;
         let rt = store.fetch("rotten-tomatoes")?;
         let work = store.root().join("bench");
@@ -158,10 +158,10 @@ impl Setup {
                 c
             })?;
         }
-        // Ours: the same dev sentences, in file order (bert-data applies the same rule; its
+        // Ours: the same dev sentences, in file order (bertrs-data applies the same rule; its
         // split is checksum-tested against the reference's).
         let dev_jsonl = work.join("dev.jsonl");
-        let splits = bert_data::rotten_tomatoes::load()?;
+        let splits = bertrs_data::rotten_tomatoes::load()?;
         let mut body = String::new();
         for s in &splits.validation {
             body.push_str(&json!({ "text": s.text }).to_string());
@@ -202,7 +202,7 @@ fn python_cmd(s: &Setup, script: &str, group_by_length: bool) -> Command {
     c
 }
 
-/// Our `bert-cli train` with the bench's options.
+/// Our `bertrs-cli train` with the bench's options.
 fn ours_train(s: &Setup, backend: &str, group_by_length: bool) -> Command {
     let mut c = ours_cmd(s, backend);
     c.arg("train").arg("--model").arg(&s.minilm);
@@ -216,7 +216,7 @@ fn ours_train(s: &Setup, backend: &str, group_by_length: bool) -> Command {
 }
 
 fn ours_cmd(s: &Setup, backend: &str) -> Command {
-    let mut c = Command::new(s.root.join("target/release/bert-cli"));
+    let mut c = Command::new(s.root.join("target/release/bertrs-cli"));
     c.env("RAYON_NUM_THREADS", "2").env("OMP_NUM_THREADS", "2").env("BERT_BACKEND", backend).env("BURN_DEVICE", backend);
     if backend == "wgpu" {
         // lavapipe's worker threads, like the other sides' 2; and no minutes-long kernel
@@ -234,7 +234,7 @@ pub fn run(args: Args) -> Result<()> {
     eprintln!("CPU: {}, GEMM SIMD level: {}", cpu_model(), simd_level());
     let s = setup(&args)?;
     let mut build = crate::cargo();
-    build.args(["build", "--release", "--locked", "-p", "bert-cli"]);
+    build.args(["build", "--release", "--locked", "-p", "bertrs-cli"]);
     if !features.is_empty() {
         build.args(["--features", &features.join(",")]);
     }

@@ -6,7 +6,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use bert_assets::Hub;
+use bertrs_assets::Hub;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

@@ -35,13 +35,13 @@ fn venv_python(venv: &Path) -> Result<PathBuf> {
 
 /// The reference Python in the asset cache (`<cache>/ref-venv`), set up on first use.
 pub fn ref_python() -> Result<PathBuf> {
-    venv_python(&bert_assets::Store::from_env().root().join("ref-venv"))
+    venv_python(&bertrs_assets::Store::from_env().root().join("ref-venv"))
 }
 
 pub fn run(args: Args) -> Result<()> {
     let venv = args
         .venv
-        .unwrap_or_else(|| bert_assets::Store::from_env().root().join("ref-venv"));
+        .unwrap_or_else(|| bertrs_assets::Store::from_env().root().join("ref-venv"));
     let python = venv_python(&venv)?;
     let root = crate::root();
     crate::status({
@@ -50,14 +50,14 @@ pub fn run(args: Args) -> Result<()> {
             .arg(root.join("fixtures/tiny"));
         c
     })?;
-    // scikit-learn's split indices for bert-data's splits.
+    // scikit-learn's split indices for bertrs-data's splits.
     crate::status({
         let mut c = Command::new(&python);
         c.arg(root.join("scripts/make_split_fixtures.py")).arg(root.join("fixtures/splits/splits.json"));
         c
     })?;
     // The MiniLM reference comes from the harness's own script, run on the pinned model.
-    let minilm = bert_assets::Store::from_env()
+    let minilm = bertrs_assets::Store::from_env()
         .fetch("all-minilm-l6-v2")
         .context("fetching all-MiniLM-L6-v2")?;
     let script = root.join("../shared/reference/parity_ref.py");

@@ -42,7 +42,7 @@ pub struct Args {
     rounds: usize,
 }
 
-/// The suites that compare with PyTorch (bert-e2e's) or with burn's plain ops (bert-kernels'
+/// The suites that compare with PyTorch (bertrs-e2e's) or with burn's plain ops (bertrs-kernels'
 /// `parity`).
 const SUITES: [&str; 4] = ["tiny_parity", "minilm_parity", "optimizer_parity", "parity"];
 
@@ -62,7 +62,7 @@ pub fn run(args: Args) -> Result<()> {
     let root = crate::root();
     let dir = match &args.dir {
         Some(d) => d.clone(),
-        None => bert_assets::Store::from_env().root().join("gpu-check"),
+        None => bertrs_assets::Store::from_env().root().join("gpu-check"),
     };
     let libtorch = cuda_libtorch(&root, &dir)?;
     let python = dir.join("venv/bin/python");
@@ -74,8 +74,8 @@ pub fn run(args: Args) -> Result<()> {
         c
     };
     crate::fetch_assets(&[])?;
-    let features = "bert-e2e/tch,bert-e2e/wgpu,bert-cli/tch,bert-cli/wgpu,bert-kernels/tch,bert-kernels/wgpu";
-    crate::status(cargo(&["build", "--release", "--locked", "-p", "bert-cli", "--features", "bert-cli/tch,bert-cli/wgpu"]))?;
+    let features = "bertrs-e2e/tch,bertrs-e2e/wgpu,bertrs-cli/tch,bertrs-cli/wgpu,bertrs-kernels/tch,bertrs-kernels/wgpu";
+    crate::status(cargo(&["build", "--release", "--locked", "-p", "bertrs-cli", "--features", "bertrs-cli/tch,bertrs-cli/wgpu"]))?;
     let mut failed = Vec::new();
     for backend in ["tch-cuda:0", "wgpu"] {
         for suite in SUITES {
@@ -152,7 +152,7 @@ fn lib_path(libtorch: &Path) -> Result<std::ffi::OsString> {
 /// Ours on tch-cuda:0 and wgpu against PyTorch CUDA, alternating, medians.
 fn gpu_bench(root: &Path, python: &Path, target: &Path, lib_path: &std::ffi::OsStr, gpu: &str, rounds: usize) -> Result<()> {
     let setup = bench::Setup::new(root, python)?;
-    let cli = target.join("release/bert-cli");
+    let cli = target.join("release/bertrs-cli");
     let ours = |backend: &str| {
         let mut c = Command::new(&cli);
         c.env("BERT_BACKEND", backend).env("BURN_DEVICE", backend).env("LD_LIBRARY_PATH", lib_path);

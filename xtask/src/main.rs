@@ -66,13 +66,13 @@ fn run() -> Result<()> {
 }
 
 pub fn fetch_assets(names: &[String]) -> Result<()> {
-    let manifest = bert_assets::Manifest::builtin()?;
+    let manifest = bertrs_assets::Manifest::builtin()?;
     let names: Vec<String> = if names.is_empty() {
         manifest.assets.iter().map(|a| a.name.clone()).collect()
     } else {
         names.to_vec()
     };
-    let store = bert_assets::Store::from_env();
+    let store = bertrs_assets::Store::from_env();
     for name in names {
         let dir = store.fetch(&name).with_context(|| format!("fetching `{name}`"))?;
         println!("{name}: {}", dir.display());

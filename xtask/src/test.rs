@@ -47,7 +47,7 @@ impl Binary {
 pub fn run(args: Args) -> Result<()> {
     crate::fetch_assets(&[])?;
     let (backends, features) = crate::backends(&args.backends)?;
-    let features: Vec<String> = features.iter().map(|f| format!("bert-e2e/{f},bert-cli/{f}")).collect();
+    let features: Vec<String> = features.iter().map(|f| format!("bertrs-e2e/{f},bertrs-cli/{f}")).collect();
     let libtorch_path = if backends.iter().any(|b| b == "tch") {
         Some(libtorch_lib_path()?)
     } else {
@@ -186,8 +186,8 @@ fn build(features: &[String]) -> Result<Vec<Binary>> {
     Ok(binaries)
 }
 
-/// The package name in a cargo package id: `path+file:///…/crates/bert-data#0.1.0` (named
-/// after its directory) or `path+file:///…/tests#bert-e2e@0.1.0`.
+/// The package name in a cargo package id: `path+file:///…/crates/bertrs-data#0.1.0` (named
+/// after its directory) or `path+file:///…/tests#bertrs-e2e@0.1.0`.
 fn package_name(id: &str, dir: &std::path::Path) -> String {
     match id.rsplit_once('#') {
         Some((_, tail)) if tail.contains('@') => tail.split('@').next().unwrap_or_default().to_string(),

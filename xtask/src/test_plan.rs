@@ -21,29 +21,30 @@ pub enum Scope {
 pub fn scope(package: &str, target: &str) -> Option<Scope> {
     use Scope::*;
     Some(match (package, target) {
-        // Files, locks, the tokenizer, the pinned assets and the hub client.
-        ("bert-fs" | "bert-tokenizer" | "bert-assets", _) => Once,
+        // Files, locks, the tokenizer, the pinned assets and the hub client; the shared
+        // types (their tensors are built on flex, explicitly).
+        ("bertrs-fs" | "bertrs-tokenizer" | "bertrs-assets" | "bertrs-core", _) => Once,
         // Reading and labelling rows; `batches` builds tensors with burn's `from_data` on
         // the CPU, which is the same host copy on every backend.
-        ("bert-data", _) => Once,
+        ("bertrs-data", _) => Once,
         // The ops against burn's plain ops (parity), and the dropout mask generator.
-        ("bert-kernels", "parity") => Every,
-        ("bert-kernels", "lib") => Partly(&["dropout::"]),
+        ("bertrs-kernels", "parity") => Every,
+        ("bertrs-kernels", "lib") => Partly(&["dropout::"]),
         // The padding-free layout's gathers; config and weight-table parsing are host code.
-        ("bert-model", "lib") => Partly(&["packing::"]),
+        ("bertrs-model", "lib") => Partly(&["packing::"]),
         // The training loop (resume, accumulation, best model, early stopping) and the
         // in-place AdamW; schedules, samplers and metrics are host code.
-        ("bert-train", "loop") => Every,
-        ("bert-train", "lib") => Partly(&["adamw::"]),
+        ("bertrs-train", "loop") => Every,
+        ("bertrs-train", "lib") => Partly(&["adamw::"]),
         // The CLI end to end: training, prediction and the HF round trips compute on the
         // backend; option parsing, TOML, the hub and the fault tests (file handling under
         // kill -9 and a full disk) do not.
-        ("bert-cli", "lib" | "bin" | "faults" | "hub") => Once,
-        ("bert-cli", "flags" | "hf_roundtrip" | "label_kinds" | "predict" | "resume" | "train") => Every,
-        ("bert-cli", "hostile") => Partly(&["a_run_whose_weights_overflow", "nan_weights_never_become_a_label"]),
+        ("bertrs-cli", "lib" | "bin" | "faults" | "hub") => Once,
+        ("bertrs-cli", "flags" | "hf_roundtrip" | "label_kinds" | "predict" | "resume" | "train") => Every,
+        ("bertrs-cli", "hostile") => Partly(&["a_run_whose_weights_overflow", "nan_weights_never_become_a_label"]),
         // Parity with PyTorch and loading weights onto the device.
-        ("bert-e2e", "tiny_parity" | "minilm_parity" | "optimizer_parity" | "load_errors") => Every,
-        ("bert-e2e", "lib" | "tokenizer_parity" | "fuzz_replay") => Once,
+        ("bertrs-e2e", "tiny_parity" | "minilm_parity" | "optimizer_parity" | "load_errors") => Every,
+        ("bertrs-e2e", "lib" | "tokenizer_parity" | "fuzz_replay") => Once,
         ("xtask", _) => Once,
         _ => return None,
     })
@@ -83,7 +84,7 @@ mod tests {
     #[test]
     fn every_test_file_is_classified() {
         let root = crate::root();
-        let mut dirs = vec![("bert-e2e".to_string(), root.join("tests"))];
+        let mut dirs = vec![("bertrs-e2e".to_string(), root.join("tests"))];
         for e in std::fs::read_dir(root.join("crates")).expect("crates/") {
             let crate_dir = e.expect("entry").path();
             // Each crate's directory is named after its package.
@@ -118,8 +119,8 @@ mod tests {
 
     #[test]
     fn unknown_binaries_have_no_scope() {
-        assert_eq!(scope("bert-cli", "a_new_test_file"), None);
+        assert_eq!(scope("bertrs-cli", "a_new_test_file"), None);
         assert_eq!(scope("some-new-crate", "lib"), None);
-        assert_eq!(scope("bert-train", "loop"), Some(Scope::Every));
+        assert_eq!(scope("bertrs-train", "loop"), Some(Scope::Every));
     }
 }

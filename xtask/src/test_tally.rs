@@ -131,16 +131,16 @@ mod tests {
     fn a_test_on_three_backends_counts_once() {
         let mut t = Tally::default();
         for b in ["flex", "tch", "wgpu"] {
-            t.record("bert-e2e/tiny_parity", b, "test logits_match ... ok");
+            t.record("bertrs-e2e/tiny_parity", b, "test logits_match ... ok");
         }
-        t.record("bert-data/lib", "flex", "test split::tests::stable ... ok");
-        t.record("bert-cli/hf_roundtrip", "flex", "test round_trip ... ignored, needs BERT_REF_PYTHON");
-        t.filtered("bert-train/lib", "tch", 7, "backend-free");
+        t.record("bertrs-data/lib", "flex", "test split::tests::stable ... ok");
+        t.record("bertrs-cli/hf_roundtrip", "flex", "test round_trip ... ignored, needs BERT_REF_PYTHON");
+        t.filtered("bertrs-train/lib", "tch", 7, "backend-free");
         let s = t.summary();
         assert!(s.ends_with("total: 2 passed, 0 failed, 1 skipped (distinct tests)"), "{s}");
         assert!(s.contains("runs per backend: flex 2, tch 1, wgpu 1 (1 tests ran on one backend, 1 on several)"), "{s}");
-        assert!(s.contains("skipped: bert-cli/hf_roundtrip: round_trip: needs BERT_REF_PYTHON"), "{s}");
-        assert!(s.contains("filtered: 7 tests of bert-train/lib on tch: backend-free"), "{s}");
+        assert!(s.contains("skipped: bertrs-cli/hf_roundtrip: round_trip: needs BERT_REF_PYTHON"), "{s}");
+        assert!(s.contains("filtered: 7 tests of bertrs-train/lib on tch: backend-free"), "{s}");
     }
 
     #[test]
