@@ -6,6 +6,7 @@ mod download;
 mod fixtures;
 mod fuzz;
 mod gpu_check;
+mod package;
 mod readme_maps;
 mod test;
 mod test_plan;
@@ -44,6 +45,9 @@ enum Cmd {
     /// On a machine with an NVIDIA GPU: CUDA libtorch, tch and wgpu builds, the parity suites
     /// on tch-cuda:0 and wgpu, the bench against PyTorch CUDA. Elsewhere: says no GPU.
     GpuCheck(gpu_check::Args),
+    /// Package every publishable crate (`cargo package --workspace`) and build them all
+    /// from the packaged sources.
+    Package(package::Args),
 }
 
 fn main() {
@@ -62,6 +66,7 @@ fn run() -> Result<()> {
         Cmd::Test(args) => test::run(args),
         Cmd::Fuzz(args) => fuzz::run(args),
         Cmd::GpuCheck(args) => gpu_check::run(args),
+        Cmd::Package(args) => package::run(args),
     }
 }
 

@@ -1,16 +1,17 @@
 //! Self-attention with the padding mask: HF `BertSelfAttention` (eager path),
-//! `BertSelfOutput` and `BertAttention`. The projections run on `[tokens, hidden]`; only the
+//! and `BertAttention` (its `BertSelfOutput` is `residual.rs`). The projections run on `[tokens, hidden]`; only the
 //! scores are computed per sequence on the padded grid (`TokenLayout::to_grid`), with padded
 //! keys masked out as HF does.
 
 use burn::module::Module;
-use burn::nn::{LayerNorm, Linear};
+use burn::nn::Linear;
 use burn::tensor::Tensor;
 
 use crate::config::BertConfig;
 use crate::dropout::Dropout;
-use bertrs_kernels::{layer_norm, softmax_last};
+use bertrs_kernels::softmax_last;
 use crate::packing::TokenLayout;
+use crate::residual::BertSelfOutput;
 use crate::vars::Vars;
 use crate::Result;
 
@@ -60,32 +61,6 @@ impl BertSelfAttention {
     }
 }
 
-/// HF `BertSelfOutput`: dense → dropout → LayerNorm(x + residual).
-#[derive(Module, Debug)]
-pub struct BertSelfOutput {
-    pub dense: Linear,
-    pub LayerNorm: LayerNorm,
-    pub dropout: Dropout,
-    #[module(skip)]
-    layer_norm_eps: f64,
-}
-
-impl BertSelfOutput {
-    pub(crate) fn new(vars: &Vars, c: &BertConfig) -> Result<Self> {
-        Ok(Self {
-            dense: vars.linear("dense", c.hidden_size, c.hidden_size)?,
-            LayerNorm: vars.layer_norm("LayerNorm", c.hidden_size, c.layer_norm_eps)?,
-            dropout: Dropout::new(c.hidden_dropout_prob),
-            layer_norm_eps: c.layer_norm_eps,
-        })
-    }
-
-    pub fn forward(&self, x: Tensor<2>, residual: Tensor<2>) -> Tensor<2> {
-        let x = self.dropout.forward(self.dense.forward(x));
-        layer_norm(&self.LayerNorm, x + residual, self.layer_norm_eps)
-    }
-}
-
 /// HF `BertAttention`: `self` is a Rust keyword, so the field is `self_attn` and the
 /// loader maps it to HF's `attention.self.*`.
 #[derive(Module, Debug)]
@@ -98,7 +73,7 @@ impl BertAttention {
     pub(crate) fn new(vars: &Vars, c: &BertConfig) -> Result<Self> {
         Ok(Self {
             self_attn: BertSelfAttention::new(&vars.pp("self"), c)?,
-            output: BertSelfOutput::new(&vars.pp("output"), c)?,
+            output: BertSelfOutput::new(&vars.pp("output"), c, c.hidden_size)?,
         })
     }
 

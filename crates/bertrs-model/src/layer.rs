@@ -1,11 +1,11 @@
-//! One transformer block: HF `BertIntermediate`, `BertOutput`, `BertLayer`, and the
+//! One transformer block: HF `BertIntermediate`, `BertLayer` (its `BertOutput` is `residual.rs`), and the
 //! `BertEncoder` stack. Hidden states are `[tokens, hidden]` (see [`crate::packing`]): every
 //! linear is one 2-D product, whose weight gradient is one GEMM as in PyTorch (burn's `linear`
 //! on a 3-D input whose length is a multiple of 32 keeps a batched product, 2.4x slower for the
 //! whole linear on flex: `examples/op_bench.rs`).
 
 use burn::module::Module;
-use burn::nn::{LayerNorm, Linear};
+use burn::nn::Linear;
 use burn::tensor::Tensor;
 use burn::tensor::activation::{gelu_approximate, relu, silu, tanh};
 
@@ -13,9 +13,8 @@ use bertrs_kernels::gelu;
 
 use crate::attention::BertAttention;
 use crate::config::{BertConfig, HiddenAct};
-use crate::dropout::Dropout;
-use bertrs_kernels::layer_norm;
 use crate::packing::TokenLayout;
+use crate::residual::BertOutput;
 use crate::vars::Vars;
 use crate::Result;
 
@@ -48,32 +47,6 @@ impl BertIntermediate {
     }
 }
 
-/// HF `BertOutput`: dense → dropout → LayerNorm(x + residual).
-#[derive(Module, Debug)]
-pub struct BertOutput {
-    pub dense: Linear,
-    pub LayerNorm: LayerNorm,
-    pub dropout: Dropout,
-    #[module(skip)]
-    layer_norm_eps: f64,
-}
-
-impl BertOutput {
-    pub(crate) fn new(vars: &Vars, c: &BertConfig) -> Result<Self> {
-        Ok(Self {
-            dense: vars.linear("dense", c.intermediate_size, c.hidden_size)?,
-            LayerNorm: vars.layer_norm("LayerNorm", c.hidden_size, c.layer_norm_eps)?,
-            dropout: Dropout::new(c.hidden_dropout_prob),
-            layer_norm_eps: c.layer_norm_eps,
-        })
-    }
-
-    pub fn forward(&self, x: Tensor<2>, residual: Tensor<2>) -> Tensor<2> {
-        let x = self.dropout.forward(self.dense.forward(x));
-        layer_norm(&self.LayerNorm, x + residual, self.layer_norm_eps)
-    }
-}
-
 /// HF `BertLayer`.
 #[derive(Module, Debug)]
 pub struct BertLayer {
@@ -87,7 +60,7 @@ impl BertLayer {
         Ok(Self {
             attention: BertAttention::new(&vars.pp("attention"), c)?,
             intermediate: BertIntermediate::new(&vars.pp("intermediate"), c)?,
-            output: BertOutput::new(&vars.pp("output"), c)?,
+            output: BertOutput::new(&vars.pp("output"), c, c.intermediate_size)?,
         })
     }
 

@@ -32,6 +32,7 @@ pub mod export;
 pub mod layer;
 pub mod loss;
 pub mod packing;
+pub mod residual;
 pub mod state_dict;
 mod vars;
 
