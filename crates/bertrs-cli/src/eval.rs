@@ -12,10 +12,8 @@ use crate::model_dir;
 use crate::task::{BertTask, TextSet};
 
 pub fn run(args: EvalArgs) -> Result<()> {
-    let device = model_dir::device(args.backend.backend.as_deref())?;
-    let dir = model_dir::resolve(&args.model)?;
-    let (config, tokenizer) = model_dir::open(&dir)?;
-    let max_length = model_dir::max_length(args.max_length, &config, None)?;
+    let opened = model_dir::Opened::new(&args.model, args.backend.backend.as_deref(), args.max_length)?;
+    let (config, tokenizer, max_length) = (&opened.config, &opened.tokenizer, opened.max_length);
     let cols = Columns {
         text: args.columns.text_column.clone(),
         text_pair: args.columns.text_pair_column.clone(),
@@ -26,9 +24,9 @@ pub fn run(args: EvalArgs) -> Result<()> {
     // The model's own labels and problem type decide how the file's labels read.
     let map = config.label_map();
     let opts = LabelOptions { problem_type: Some(map.problem_type), delimiter: args.label_delimiter.clone() };
-    let data = Encoder::new(&tokenizer, max_length)?.labelled(&args.file, open_rows(&args.file, &cols)?, &map, &opts)?;
-    model_dir::check_pairs(&args.file, &data, &config)?;
-    let model = model_dir::weights(&dir, &config, &device)?;
+    let data = Encoder::new(tokenizer, max_length)?.labelled(&args.file, open_rows(&args.file, &cols)?, &map, &opts)?;
+    model_dir::check_pairs(&args.file, &data, config)?;
+    let model = opened.weights()?;
     if data.is_empty() {
         bail!("{}: no examples", args.file.display());
     }
@@ -37,7 +35,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
         per_device_eval_batch_size: args.batch_size,
         ..TrainingArgs::default()
     };
-    let trainer = Trainer::new(targs, device, map.num_labels())?;
+    let trainer = Trainer::new(targs, opened.device.clone(), map.num_labels())?;
     let (m, loss) = trainer.evaluate(&BertTask { model, tokenizer: None, execution: args.backend.execution() }, &TextSet(data))?;
     let mut results = eval_json(&m, Some(loss), &map.names);
     results["eval_samples"] = json!(n);

@@ -66,6 +66,32 @@ pub fn open(dir: &Path) -> Result<(BertConfig, BertTokenizer)> {
     Ok((config, tokenizer))
 }
 
+/// A saved classifier about to be used (`eval`, `predict`): the device, the directory, its
+/// config and tokenizer checked against each other, and the max length for its inputs. The
+/// weights load last ([`Opened::weights`]), after the cheap checks of the data.
+pub struct Opened {
+    pub device: Device,
+    pub dir: PathBuf,
+    pub config: BertConfig,
+    pub tokenizer: BertTokenizer,
+    pub max_length: usize,
+}
+
+impl Opened {
+    /// `--model`, `--backend` and `--max-length` as given.
+    pub fn new(model: &str, backend: Option<&str>, max_length_flag: Option<usize>) -> Result<Self> {
+        let device = device(backend)?;
+        let dir = resolve(model)?;
+        let (config, tokenizer) = open(&dir)?;
+        let max_length = max_length(max_length_flag, &config, None)?;
+        Ok(Self { device, dir, config, tokenizer, max_length })
+    }
+
+    pub fn weights(&self) -> Result<BertForSequenceClassification> {
+        weights(&self.dir, &self.config, &self.device)
+    }
+}
+
 /// The classifier of a directory [`open`] checked.
 pub fn weights(dir: &Path, config: &BertConfig, device: &Device) -> Result<BertForSequenceClassification> {
     Ok(BertForSequenceClassification::from_pretrained_with_config(dir, config, device)?)

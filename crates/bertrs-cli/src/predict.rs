@@ -19,10 +19,8 @@ pub fn run(args: PredictArgs) -> Result<()> {
     // Created now, so an output that cannot be written fails before the work; it replaces
     // the path only when complete.
     let mut out = AtomicFile::create(&args.output)?;
-    let device = model_dir::device(args.backend.backend.as_deref())?;
-    let dir = model_dir::resolve(&args.model)?;
-    let (config, tokenizer) = model_dir::open(&dir)?;
-    let max_length = model_dir::max_length(args.max_length, &config, None)?;
+    let opened = model_dir::Opened::new(&args.model, args.backend.backend.as_deref(), args.max_length)?;
+    let (config, device) = (&opened.config, &opened.device);
     let cols = Columns {
         text: args.columns.text_column.clone(),
         text_pair: args.columns.text_pair_column.clone(),
@@ -31,11 +29,11 @@ pub fn run(args: PredictArgs) -> Result<()> {
     let rows = open_rows(&args.input, &cols)?;
     // Timed: reading, tokenization and forward passes, not loading the model.
     let started = std::time::Instant::now();
-    let data = Encoder::new(&tokenizer, max_length)?.unlabelled(&args.input, rows)?;
-    model_dir::check_pairs(&args.input, &data, &config)?;
+    let data = Encoder::new(&opened.tokenizer, opened.max_length)?.unlabelled(&args.input, rows)?;
+    model_dir::check_pairs(&args.input, &data, config)?;
     // The weights last: the cheap checks above fail first.
     let loading = std::time::Instant::now();
-    let model = model_dir::weights(&dir, &config, &device)?;
+    let model = opened.weights()?;
     let load_s = loading.elapsed();
 
     // Batches of similar length waste less compute on padding; padding never changes a
@@ -45,7 +43,7 @@ pub fn run(args: PredictArgs) -> Result<()> {
     let mut logits = vec![Vec::new(); data.len()];
     let n = config.num_labels();
     for chunk in order.chunks(args.batch_size) {
-        let input = data.batch(chunk, &device)?.input.with_execution(args.backend.execution());
+        let input = data.batch(chunk, device)?.input.with_execution(args.backend.execution());
         let out = model
             .forward(input)
             .into_data()
