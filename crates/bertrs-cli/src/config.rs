@@ -134,6 +134,19 @@ mod tests {
         }
     }
 
+    /// `examples/tutorial.toml` is HF's tutorial recipe, key for key.
+    #[test]
+    fn the_tutorial_recipe_reads_as_hfs_training_arguments() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/tutorial.toml");
+        let full = expand(argv(&["bertrs-cli", "train", "--config", path.to_str().unwrap()])).unwrap();
+        let crate::args::Command::Train(t) = Cli::parse_from(full).command else { panic!("not train") };
+        assert_eq!((t.epochs, t.learning_rate, t.batch_size, t.eval_batch_size, t.weight_decay), (3.0, 2e-5, 16, 16, 0.01));
+        assert_eq!((t.eval_strategy, t.save_strategy), (bertrs_train::EvalStrategy::Epoch, bertrs_train::SaveStrategy::Epoch));
+        assert_eq!(t.output_dir, std::path::PathBuf::from("runs/tutorial"));
+        // Everything else is the default job's: the model, the data, the seed.
+        assert_eq!((t.model.as_str(), t.dataset.as_str(), t.seed), ("all-minilm-l6-v2", "rotten-tomatoes", 42));
+    }
+
     #[test]
     fn values_that_look_like_flags_stay_values() {
         let dir = tempfile::tempdir().unwrap();
