@@ -64,9 +64,8 @@ impl LabelOptions {
     /// The map HF's scripts build from the training split's labels (each distinct label once
     /// is enough). Names are sorted, numbers as numbers.
     pub fn label_map<'a>(&self, labels: impl IntoIterator<Item = &'a RawLabel>) -> Result<LabelMap, LabelError> {
-        let opts = self;
         let labels: Vec<&RawLabel> = labels.into_iter().collect();
-        let kind = opts.problem_type.unwrap_or_else(|| infer_kind(&labels, opts));
+        let kind = self.problem_type.unwrap_or_else(|| infer_kind(&labels, self));
         let names = match kind {
             ProblemType::Regression => Vec::new(),
             ProblemType::SingleLabelClassification => {
@@ -84,7 +83,7 @@ impl LabelOptions {
             ProblemType::MultiLabelClassification => {
                 let mut set = BTreeSet::new();
                 for l in &labels {
-                    set.extend(items(l, opts.delimiter.as_deref()));
+                    set.extend(items(l, self.delimiter.as_deref()));
                 }
                 sorted_names(set)
             }
@@ -101,7 +100,6 @@ impl LabelOptions {
     /// The target of one example under `map` (the caller names the row). A number is also
     /// taken as an id when the names are HF's defaults (`LABEL_3`).
     pub fn target(&self, map: &LabelMap, raw: &RawLabel) -> Result<Target, LabelError> {
-        let opts = self;
         let names = &map.names;
         let id = |s: &str| {
             let by_id = s.parse::<usize>().ok().filter(|&i| names.get(i).is_some_and(|n| *n == format!("LABEL_{i}")));
@@ -114,7 +112,7 @@ impl LabelOptions {
             }
             (ProblemType::SingleLabelClassification, RawLabel::One(s)) => id(s).map(Target::Class),
             (ProblemType::MultiLabelClassification, raw) => {
-                let mut ids = items(raw, opts.delimiter.as_deref()).into_iter().map(id).collect::<Result<Vec<_>, _>>()?;
+                let mut ids = items(raw, self.delimiter.as_deref()).into_iter().map(id).collect::<Result<Vec<_>, _>>()?;
                 ids.sort_unstable();
                 ids.dedup();
                 Ok(Target::Labels(ids))
