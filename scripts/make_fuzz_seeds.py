@@ -1,6 +1,6 @@
 """Seed inputs for the fuzz targets (fuzz/corpus/<target>/), small valid examples of each
 format that libFuzzer mutates from. Run with the reference harness's Python (torch for the
-pytorch_model.bin seed): `python scripts/make_fuzz_seeds.py`.
+pytorch_model.bin seed, pyarrow for the Parquet ones): `python scripts/make_fuzz_seeds.py`.
 
 The first byte of a data_rows input picks the format and compression (fuzz/targets.rs):
 format = b % 4 (CSV, TSV, JSONL, JSON array), compression = (b // 4) % 3 (none, gzip,
@@ -72,3 +72,28 @@ put("tokenizer_dir", "vocab_only", b"\0\0".join([b"", parts[1], b"", "naïve caf
 put("toml_config", "typical", 'learning_rate = 3e-5\nepochs = 2\nbatch_size = 16\nload_best_model_at_end = true\n'
     'metric_for_best_model = "accuracy"\neval_strategy = "epoch"\nsave_strategy = "epoch"\n')
 put("toml_config", "odd", 'model = "--overwrite-output-dir"\nseed = -1\nweight_decay = nan\nresume = true\n')
+
+
+def parquet_seeds():
+    """Parquet seeds (pyarrow, as pandas and `datasets` write): a `datasets` ClassLabel split,
+    lists and floats in small zstd row groups, dictionary-encoded text with gzip."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    def parquet(table, **kw):
+        out = io.BytesIO()
+        pq.write_table(table, out, **kw)
+        return out.getvalue()
+
+    hf = json.dumps({"info": {"features": {"text": {"dtype": "string", "_type": "Value"},
+                                           "label": {"names": ["pos", "neg"], "_type": "ClassLabel"}}}})
+    t = pa.table({"text": ["good film", "bad, dull", "fine"], "label": pa.array([0, 1, 0], pa.int64())})
+    put("parquet_rows", "classlabel", parquet(t.replace_schema_metadata({"huggingface": hf})))
+    t = pa.table({"sentence1": ["a", "b", "c", "d"], "sentence2": ["w", None, "y", "z"],
+                  "label": [["x"], [], ["x", "y"], None], "score": pa.array([0.5, 1.0, 2.5, 4.0], pa.float32())})
+    put("parquet_rows", "lists_zstd", parquet(t, compression="zstd", row_group_size=2))
+    t = pa.table({"text": pa.array(["same", "other", "same"]).dictionary_encode(), "label": pa.array([1.5, 2.0, -1.0])})
+    put("parquet_rows", "dict_gzip", parquet(t, compression="gzip"))
+
+
+parquet_seeds()

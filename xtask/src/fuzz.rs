@@ -15,7 +15,7 @@ use std::process::Command;
 use anyhow::{Context, Result, bail};
 
 /// The targets, as in `fuzz/Cargo.toml` (and `fuzz/targets.rs`).
-const TARGETS: [&str; 6] = ["data_rows", "safetensors", "pytorch_bin", "config_json", "tokenizer_dir", "toml_config"];
+const TARGETS: [&str; 7] = ["data_rows", "parquet_rows", "safetensors", "pytorch_bin", "config_json", "tokenizer_dir", "toml_config"];
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

@@ -40,6 +40,9 @@ pub fn scope(package: &str, target: &str) -> Option<Scope> {
         // backend; option parsing, TOML, the hub and the fault tests (file handling under
         // kill -9 and a full disk) do not.
         ("bertrs-cli", "lib" | "bin" | "faults" | "hub") => Once,
+        // Parquet in and out, and predict at scale (a million rows' peak RSS, kill -9 and
+        // resume): file handling; the predictions themselves are `predict`'s, on every backend.
+        ("bertrs-cli", "parquet" | "predict_at_scale") => Once,
         ("bertrs-cli", "flags" | "hf_roundtrip" | "label_kinds" | "predict" | "resume" | "train") => Every,
         ("bertrs-cli", "hostile") => Partly(&["a_run_whose_weights_overflow", "nan_weights_never_become_a_label"]),
         // Parity with PyTorch and loading weights onto the device.

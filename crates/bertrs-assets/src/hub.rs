@@ -35,6 +35,7 @@ pub struct Hub {
     cache: PathBuf,
     token: Option<String>,
     offline: bool,
+    datasets: bool,
 }
 
 /// What the hub says about one file of one revision.
@@ -52,7 +53,19 @@ impl Hub {
             cache: cache.into(),
             token,
             offline: false,
+            datasets: false,
         }
+    }
+
+    /// The same hub and cache for dataset repositories: `{endpoint}/datasets/{repo}/…` URLs
+    /// and `datasets--org--name` cache directories, as huggingface_hub's `repo_type="dataset"`.
+    pub fn for_datasets(&self) -> Self {
+        Self { datasets: true, ..self.clone() }
+    }
+
+    /// Whether `HF_HUB_OFFLINE` is set: only cached files are used.
+    pub fn offline(&self) -> bool {
+        self.offline
     }
 
     /// The endpoint, cache, token and offline mode from the environment, as huggingface_hub.
@@ -83,9 +96,10 @@ impl Hub {
         &self.cache
     }
 
-    /// `models--org--name` under the cache.
+    /// `models--org--name` (or `datasets--org--name`) under the cache.
     pub fn repo_dir(&self, repo: &str) -> PathBuf {
-        self.cache.join(format!("models--{}", repo.replace('/', "--")))
+        let kind = if self.datasets { "datasets" } else { "models" };
+        self.cache.join(format!("{kind}--{}", repo.replace('/', "--")))
     }
 
     /// A file already in the cache for `revision` (a branch, tag or commit), if any.
@@ -182,7 +196,68 @@ impl Hub {
     }
 
     fn url(&self, repo: &str, revision: &str, file: &str) -> String {
-        format!("{}/{repo}/resolve/{}/{file}", self.endpoint, revision.replace('/', "%2F"))
+        let kind = if self.datasets { "datasets/" } else { "" };
+        format!("{}/{kind}{repo}/resolve/{}/{file}", self.endpoint, revision.replace('/', "%2F"))
+    }
+
+    /// `list_repo_files`: every file of `revision`, from the hub's tree API
+    /// (`GET /api/{models|datasets}/{repo}/tree/{revision}?recursive=true`, following its
+    /// `Link: <…>; rel="next"` pages); offline, the cached snapshot's files.
+    pub fn list_files(&self, repo: &str, revision: &str) -> Result<Vec<String>> {
+        check_repo_id(repo)?;
+        check_revision(revision)?;
+        if self.offline {
+            return self.cached_files(repo, revision);
+        }
+        let kind = if self.datasets { "datasets" } else { "models" };
+        let mut url = format!("{}/api/{kind}/{repo}/tree/{}?recursive=true", self.endpoint, revision.replace('/', "%2F"));
+        let agent = self.agent(5);
+        let mut files = Vec::new();
+        for _ in 0..10_000 {
+            let resp = self.request(&agent, "GET", &url).call().map_err(|e| self.http_error(&url, e))?;
+            let next = resp.header("Link").and_then(next_link);
+            let entries: serde_json::Value = resp.into_json().map_err(|e| Error::Http { url: url.clone(), message: format!("not a file listing: {e}") })?;
+            let entries = entries.as_array().ok_or_else(|| Error::Http { url: url.clone(), message: "not a file listing: expected a JSON array".into() })?;
+            for e in entries {
+                if e["type"] == "file"
+                    && let Some(path) = e["path"].as_str()
+                {
+                    files.push(path.to_string());
+                }
+            }
+            match next {
+                Some(n) => url = if n.starts_with('/') { format!("{}{n}", origin(&url)) } else { n },
+                None => {
+                    files.sort();
+                    return Ok(files);
+                }
+            }
+        }
+        Err(Error::Http { url, message: "too many pages".into() })
+    }
+
+    /// The files of `revision`'s cached snapshot.
+    fn cached_files(&self, repo: &str, revision: &str) -> Result<Vec<String>> {
+        let dir = self.repo_dir(repo);
+        let commit = std::fs::read_to_string(dir.join("refs").join(revision)).map(|c| c.trim().to_string()).unwrap_or_else(|_| revision.to_string());
+        let snapshot = dir.join("snapshots").join(&commit);
+        if !is_commit_hash(&commit) || !snapshot.is_dir() {
+            return Err(Error::Http { url: self.url(repo, revision, ""), message: "not in the cache and HF_HUB_OFFLINE is set".into() });
+        }
+        let mut files = Vec::new();
+        let mut dirs = vec![snapshot.clone()];
+        while let Some(d) = dirs.pop() {
+            for e in std::fs::read_dir(&d).map_err(|source| Error::Io { path: d.clone(), source })?.flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    dirs.push(p);
+                } else if let Ok(rel) = p.strip_prefix(&snapshot) {
+                    files.push(rel.to_string_lossy().replace('\\', "/"));
+                }
+            }
+        }
+        files.sort();
+        Ok(files)
     }
 
     fn agent(&self, redirects: u32) -> ureq::Agent {
@@ -332,6 +407,15 @@ impl Hub {
         std::fs::rename(&part, blob).map_err(|source| Error::Io { path: blob.to_path_buf(), source })?;
         Ok(())
     }
+}
+
+/// The `rel="next"` URL of a `Link` header, as the hub paginates listings.
+fn next_link(header: &str) -> Option<String> {
+    header.split(',').find(|part| part.contains("rel=\"next\"")).and_then(|part| {
+        let start = part.find('<')? + 1;
+        let end = part.find('>')?;
+        Some(part[start..end].trim().to_string())
+    })
 }
 
 /// Whether an error is the hub's 404 for a file (so another candidate may be tried).

@@ -11,12 +11,14 @@
 //! ```
 
 mod hub;
+mod hub_dataset;
 mod hub_names;
 mod manifest;
 mod pypi;
 mod store;
 
 pub use hub::{Hub, is_not_found};
+pub use hub_dataset::{HubDataset, PARQUET_REVISION};
 pub use manifest::{Asset, AssetFile, Manifest, PypiSource};
 pub use store::Store;
 

@@ -9,7 +9,7 @@ mod hub_server;
 use std::path::Path;
 use std::sync::atomic::Ordering;
 
-use bertrs_assets::{Error, Hub, Store};
+use bertrs_assets::{Error, Hub, HubDataset, PARQUET_REVISION, Store};
 use hub_server::{COMMIT, Server, sha256};
 
 fn weights() -> Vec<u8> {
@@ -207,4 +207,63 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
         out.push(p);
     }
     out
+}
+
+#[test]
+fn a_dataset_split_comes_from_the_parquet_conversion_into_the_datasets_cache() {
+    let conv = "datasets/org/movies@refs/convert/parquet";
+    let shard = |i: u8| vec![i; 1000 + i as usize];
+    let server = Server::start(&[
+        (&format!("{conv}/default/train/0000.parquet"), shard(1)),
+        (&format!("{conv}/default/train/0001.parquet"), shard(2)),
+        (&format!("{conv}/default/validation/0000.parquet"), shard(3)),
+        (&format!("{conv}/plain/train/0000.parquet"), shard(4)),
+        // The repository's own files (not read: the conversion wins).
+        ("datasets/org/movies@main/data/train.csv", b"text,label\n".to_vec()),
+    ]);
+    let cache = tempfile::tempdir().unwrap();
+    let hub = hub(&server, cache.path());
+    // Five files, two a page: the listing follows the `Link` header over three pages.
+    let data = HubDataset::open(&hub, "org/movies", None).unwrap();
+    assert_eq!((data.revision(), data.config()), (PARQUET_REVISION, "default"));
+    assert_eq!(data.split_files("train"), ["default/train/0000.parquet", "default/train/0001.parquet"]);
+    let files = data.download_split("train", &mut |_, _, _| {}).unwrap().unwrap();
+    let snapshot = cache.path().join("datasets--org--movies/snapshots").join(COMMIT);
+    assert_eq!(files, [snapshot.join("default/train/0000.parquet"), snapshot.join("default/train/0001.parquet")]);
+    assert_eq!(std::fs::read(&files[1]).unwrap(), shard(2));
+    assert_eq!(std::fs::read_to_string(cache.path().join("datasets--org--movies/refs/refs/convert/parquet")).unwrap(), COMMIT);
+    assert!(data.download_split("test", &mut |_, _, _| {}).unwrap().is_none(), "no test split");
+    // Another configuration, and one that is not there.
+    let plain = HubDataset::open(&hub, "org/movies", Some("plain")).unwrap();
+    assert_eq!(plain.split_files("train"), ["plain/train/0000.parquet"]);
+    let e = HubDataset::open(&hub, "org/movies", Some("nope")).unwrap_err().to_string();
+    assert!(e.contains("no configuration `nope`") && e.contains("default, plain"), "{e}");
+    // A corrupted body fails its sha256 check and leaves no blob.
+    server.corrupt.store(true, Ordering::SeqCst);
+    let e = data.download_split("validation", &mut |_, _, _| {}).unwrap_err().to_string();
+    assert!(e.contains("sha256"), "{e}");
+    server.corrupt.store(false, Ordering::SeqCst);
+    assert!(data.download_split("validation", &mut |_, _, _| {}).unwrap().is_some());
+}
+
+#[test]
+fn without_a_conversion_the_repositorys_own_parquet_files_are_read() {
+    let server = Server::start(&[
+        ("datasets/org/own@main/data/train-00000-of-00002.parquet", vec![1; 10]),
+        ("datasets/org/own@main/data/train-00001-of-00002.parquet", vec![2; 10]),
+        ("datasets/org/own@main/data/test-00000-of-00001.parquet", vec![3; 10]),
+        ("datasets/org/own@main/README.md", b"# own".to_vec()),
+    ]);
+    let cache = tempfile::tempdir().unwrap();
+    let data = HubDataset::open(&hub(&server, cache.path()), "org/own", None).unwrap();
+    assert_eq!(data.revision(), "main");
+    assert_eq!(data.split_files("train"), ["data/train-00000-of-00002.parquet", "data/train-00001-of-00002.parquet"]);
+    assert_eq!(data.split_files("test"), ["data/test-00000-of-00001.parquet"]);
+    assert!(data.split_files("validation").is_empty());
+    // No Parquet at all, and no such dataset.
+    let server = Server::start(&[("datasets/org/csv@main/train.csv", b"text,label\n".to_vec())]);
+    let e = HubDataset::open(&hub(&server, cache.path()), "org/csv", None).unwrap_err().to_string();
+    assert!(e.contains("no Parquet files"), "{e}");
+    let e = HubDataset::open(&hub(&server, cache.path()), "org/none", None).unwrap_err().to_string();
+    assert!(e.contains("404"), "{e}");
 }

@@ -52,14 +52,36 @@ pub struct PredictArgs {
     /// asset name (all-minilm-l6-v2).
     #[arg(long)]
     pub model: String,
-    /// JSONL rows {"text": …, "text_pair": …}, or CSV/TSV with a `text` (and `text_pair`) header.
+    /// JSONL rows {"text": …, "text_pair": …}, CSV/TSV with a `text` (and `text_pair`) header,
+    /// a JSON array, or Parquet (run_glue's column rules).
+    #[arg(long, required_unless_present = "dataset", conflicts_with = "dataset")]
+    pub input: Option<PathBuf>,
+    /// A hub dataset `org/name` instead of --input: its --split's Parquet files.
     #[arg(long)]
-    pub input: PathBuf,
-    /// Where to write the JSONL results (replaced atomically).
+    pub dataset: Option<String>,
+    /// The hub dataset's configuration; default: `default`, or the only one.
+    #[arg(long, requires = "dataset")]
+    pub dataset_config: Option<String>,
+    #[arg(long, default_value = "test", requires = "dataset")]
+    pub split: String,
+    /// Where to write the results: Parquet for a `.parquet` name, JSON Lines otherwise. It
+    /// appears complete at the end; until then the run works in `OUTPUT.partial` (and
+    /// `OUTPUT.parts/` for Parquet) beside a resume state `OUTPUT.resume.json`.
     #[arg(long)]
     pub output: PathBuf,
     #[arg(long, default_value_t = 32, value_parser = at_least_one)]
     pub batch_size: usize,
+    /// Rows read, sorted by length, predicted and written at a time: memory depends on this,
+    /// not on the input's size, and a killed run resumes after its last whole window.
+    #[arg(long, default_value_t = 8192, value_parser = at_least_one)]
+    pub window_rows: usize,
+    /// Continue the run that was killed while writing this --output (same input, model and
+    /// settings), after its last complete window; without a partial run, start from the top.
+    #[arg(long)]
+    pub resume: bool,
+    /// Input columns copied into each output row (e.g. `--keep-columns id,source`).
+    #[arg(long, value_delimiter = ',')]
+    pub keep_columns: Vec<String>,
     /// Longest tokenized input, special tokens included; longer ones are truncated.
     /// Default: 128, or the model's max_position_embeddings when that is smaller.
     #[arg(long)]
@@ -86,10 +108,18 @@ pub struct EvalArgs {
     /// An HF model directory (e.g. a `bertrs-cli train` output) or a known asset name.
     #[arg(long)]
     pub model: String,
-    /// CSV/TSV/JSONL with a label column (run_glue's column rules); labels are the model's
-    /// id2label names (or their ids).
+    /// CSV/TSV/JSONL/JSON/Parquet with a label column (run_glue's column rules); labels are
+    /// the model's id2label names (or their ids).
+    #[arg(long, required_unless_present = "dataset", conflicts_with = "dataset")]
+    pub file: Option<PathBuf>,
+    /// A hub dataset `org/name` instead of --file: its --split's Parquet files.
     #[arg(long)]
-    pub file: PathBuf,
+    pub dataset: Option<String>,
+    /// The hub dataset's configuration; default: `default`, or the only one.
+    #[arg(long, requires = "dataset")]
+    pub dataset_config: Option<String>,
+    #[arg(long, default_value = "validation", requires = "dataset")]
+    pub split: String,
     #[command(flatten)]
     pub columns: ColumnArgs,
     #[arg(long, default_value = "label")]
@@ -119,9 +149,15 @@ pub struct TrainArgs {
     /// An HF model directory or a known asset name.
     #[arg(long, default_value = "all-minilm-l6-v2")]
     pub model: String,
-    /// A built-in dataset (rotten-tomatoes), used when no --train-file is given.
+    /// The data when no --train-file is given: the built-in `rotten-tomatoes`, or a hub
+    /// dataset `org/name` (its Parquet files, as `load_dataset` reads them: the `train` split,
+    /// and `validation` when it has one and no --validation-split is given).
     #[arg(long, default_value = "rotten-tomatoes")]
     pub dataset: String,
+    /// The hub dataset's configuration (`load_dataset(name, config)`); default: `default`,
+    /// or the only one.
+    #[arg(long)]
+    pub dataset_config: Option<String>,
     /// CSV/TSV/JSONL with a label column (run_glue's column rules); replaces --dataset.
     #[arg(long)]
     pub train_file: Option<PathBuf>,
@@ -133,7 +169,7 @@ pub struct TrainArgs {
     pub test_file: Option<PathBuf>,
     /// Without --validation-file: hold out this part of --train-file for validation, a
     /// fraction (0.1) or a count (500), like scikit-learn's train_test_split (seed: --seed).
-    #[arg(long, requires = "train_file", conflicts_with = "validation_file", value_parser = parse_test_size)]
+    #[arg(long, conflicts_with = "validation_file", value_parser = parse_test_size)]
     pub validation_split: Option<bertrs_data::TestSize>,
     /// With --validation-split: keep each label's share the same in both splits.
     #[arg(long, requires = "validation_split")]

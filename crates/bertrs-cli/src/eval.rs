@@ -2,12 +2,13 @@
 //! (HF `trainer.evaluate()` on an eval dataset), for any problem type.
 
 use anyhow::{Result, bail};
-use bertrs_data::{Columns, Encoder, LabelOptions, open_rows};
+use bertrs_data::{Columns, Encoder, LabelOptions, open_files};
 use bertrs_fs::write_atomic;
 use bertrs_train::{EvalMetrics, Trainer, TrainingArgs};
 use serde_json::json;
 
 use crate::args::EvalArgs;
+use crate::dataset;
 use crate::model_dir;
 use crate::task::{BertTask, TextSet};
 
@@ -20,15 +21,18 @@ pub fn run(args: EvalArgs) -> Result<()> {
         label: args.label_column.clone(),
         require_label: true,
         group: None,
+        keep: Vec::new(),
     };
     // The model's own labels and problem type decide how the file's labels read.
     let map = config.label_map();
-    let opts = LabelOptions { problem_type: Some(map.problem_type), delimiter: args.label_delimiter.clone() };
-    let data = Encoder::new(tokenizer, max_length)?.labelled(&args.file, open_rows(&args.file, &cols)?, &map, &opts)?;
-    model_dir::check_pairs(&args.file, &data, config)?;
+    let opts = LabelOptions { problem_type: Some(map.problem_type), delimiter: args.label_delimiter.clone(), class_names: None };
+    let files = dataset::inputs(args.file.as_ref(), args.dataset.as_deref(), args.dataset_config.as_deref(), &args.split)?;
+    let file = &files[0];
+    let data = Encoder::new(tokenizer, max_length)?.labelled(file, open_files(&files, &cols)?, &map, &opts)?;
+    model_dir::check_pairs(file, &data, config)?;
     let model = opened.weights()?;
     if data.is_empty() {
-        bail!("{}: no examples", args.file.display());
+        bail!("{}: no examples", file.display());
     }
     let n = data.len();
     let targs = TrainingArgs {

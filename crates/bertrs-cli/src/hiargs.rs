@@ -25,7 +25,7 @@ impl TrainOptions {
         Ok(Self {
             training: training_args(args)?,
             columns: columns(args),
-            labels: LabelOptions { problem_type: args.problem_type, delimiter: args.label_delimiter.clone() },
+            labels: LabelOptions { problem_type: args.problem_type, delimiter: args.label_delimiter.clone(), class_names: None },
             device: model_dir::device(args.backend.backend.as_deref())?,
         })
     }
@@ -104,5 +104,6 @@ fn columns(args: &TrainArgs) -> Columns {
         label: args.label_column.clone(),
         require_label: true,
         group: args.group_column.clone(),
+        keep: Vec::new(),
     }
 }

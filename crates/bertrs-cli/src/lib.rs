@@ -7,6 +7,7 @@
 pub mod args;
 pub mod config;
 mod curves;
+mod dataset;
 mod eval;
 mod hiargs;
 mod malloc;

@@ -5,13 +5,14 @@ use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
-use bertrs_data::{Columns, Encoded, Encoder, LabelMap, LabelOptions, ProblemType, open_rows, rotten_tomatoes};
+use bertrs_data::{Columns, Encoded, Encoder, LabelMap, LabelOptions, ProblemType, open_files, open_rows, rotten_tomatoes};
 use bertrs_fs::write_atomic;
 use bertrs_tokenizer::BertTokenizer;
 use bertrs_train::{Classifier, Dataset, EvalMetrics, LogEntry, Trainer, TrainingArgs};
 use serde_json::json;
 
 use crate::args::TrainArgs;
+use crate::dataset;
 use crate::eval::{eval_json, summary};
 use crate::hiargs::{TrainOptions, resume_from};
 use crate::model_dir;
@@ -200,28 +201,46 @@ fn load_data(
     max_length: usize,
 ) -> Result<(LabelMap, Encoded, Encoded)> {
     let encoder = Encoder::new(tokenizer, max_length)?;
-    let Some(train_file) = &args.train_file else {
-        if args.dataset != "rotten-tomatoes" {
-            bail!("unknown dataset `{}` (built in: rotten-tomatoes)", args.dataset);
+    // The files of each split: given, or a hub dataset's.
+    let (train_files, validation_files) = match &args.train_file {
+        Some(f) => (vec![f.clone()], args.validation_file.clone().map(|v| vec![v])),
+        None if args.dataset == dataset::BUILT_IN => {
+            if opts.problem_type.is_some_and(|k| k != ProblemType::SingleLabelClassification) || opts.delimiter.is_some() {
+                bail!("rotten-tomatoes is single-label classification; --problem-type and --label-delimiter apply to --train-file data");
+            }
+            if args.validation_split.is_some() {
+                bail!("rotten-tomatoes has its own validation split; --validation-split applies to --train-file data and hub datasets");
+            }
+            let s = rotten_tomatoes::load()?;
+            let map = rotten_tomatoes::label_map();
+            let train = encoder.labelled(Path::new("rotten-tomatoes/train"), rotten_tomatoes::rows(&s.train), &map, opts)?;
+            let eval = encoder.labelled(Path::new("rotten-tomatoes/validation"), rotten_tomatoes::rows(&s.validation), &map, opts)?;
+            return Ok((map, train, eval));
         }
-        if opts.problem_type.is_some_and(|k| k != ProblemType::SingleLabelClassification) || opts.delimiter.is_some() {
-            bail!("rotten-tomatoes is single-label classification; --problem-type and --label-delimiter apply to --train-file data");
+        None => {
+            let data = dataset::Dataset::open(&args.dataset, args.dataset_config.as_deref())?;
+            let train = data.required("train")?;
+            // HF's scripts: the dataset's validation split, unless asked to hold one out.
+            let validation = if args.validation_split.is_some() { None } else { data.split("validation")? };
+            (train, validation)
         }
-        let s = rotten_tomatoes::load()?;
-        let map = rotten_tomatoes::label_map();
-        let train = encoder.labelled(Path::new("rotten-tomatoes/train"), rotten_tomatoes::rows(&s.train), &map, opts)?;
-        let eval = encoder.labelled(Path::new("rotten-tomatoes/validation"), rotten_tomatoes::rows(&s.validation), &map, opts)?;
-        return Ok((map, train, eval));
     };
+    let train_file = &train_files[0];
+    if args.validation_split.is_none() && validation_files.is_none() && args.train_file.is_none() {
+        eprintln!("dataset `{}` has no validation split: training without evaluation (--validation-split holds one out)", args.dataset);
+    }
     let cols = cols.clone();
-    let (all, map) = encoder.training(train_file, open_rows(train_file, &cols)?, opts)?;
+    let rows = open_files(&train_files, &cols)?;
+    // A Parquet file from `datasets` may declare its classes (ClassLabel): their order is the map's.
+    let opts = &LabelOptions { class_names: rows.class_names().map(<[String]>::to_vec), ..opts.clone() };
+    let (all, map) = encoder.training(train_file, rows, opts)?;
     if all.is_empty() {
         bail!("{}: no examples", train_file.display());
     }
-    let (train, eval) = match (&args.validation_file, args.validation_split) {
-        (Some(p), _) => {
+    let (train, eval) = match (&validation_files, args.validation_split) {
+        (Some(files), _) => {
             let cols = Columns { group: None, ..cols };
-            (all, encoder.labelled(p, open_rows(p, &cols)?, &map, opts)?)
+            (all, encoder.labelled(&files[0], open_files(files, &cols)?, &map, opts)?)
         }
         (None, Some(size)) => hold_out(args, train_file, all, size, &map)?,
         (None, None) => {

@@ -164,12 +164,16 @@ fn kill_9_during_predict_leaves_the_old_output_or_the_whole_new_one() {
     std::fs::write(&input, body).unwrap();
     let out = tmp.path().join("out.jsonl");
     let tiny = tiny();
-    let args: Vec<String> = ["predict", "--model", tiny.to_str().unwrap(), "--input", input.to_str().unwrap(), "--output", out.to_str().unwrap()]
+    let args: Vec<String> = ["predict", "--model", tiny.to_str().unwrap(), "--input", input.to_str().unwrap(), "--output", out.to_str().unwrap(), "--window-rows", "500"]
         .iter()
         .map(|s| s.to_string())
         .collect();
-    // Every write into the temporary output, its sync and its rename are points.
+    // Each window's resume state (its write, sync and rename), each window's end, and the
+    // output's sync and rename are points.
     let points = fault_points(&args);
+    let want = std::fs::read(&out).unwrap();
+    let mut resume = args.clone();
+    resume.push("--resume".into());
     std::fs::write(&out, "old\n").unwrap();
     let seed = seed(0x2545_f491_4f6c_dd1d);
     let mut rng = Rng(seed);
@@ -183,6 +187,10 @@ fn kill_9_during_predict_leaves_the_old_output_or_the_whole_new_one() {
         let text = std::fs::read_to_string(&out).unwrap();
         if text == "old\n" {
             old += 1;
+            // The killed run continues to exactly what an uninterrupted one writes.
+            assert!(run(&resume).status.success(), "seed {seed}, point {point}: --resume failed");
+            assert!(std::fs::read(&out).unwrap() == want, "seed {seed}, point {point}: the resumed output differs");
+            std::fs::write(&out, "old\n").unwrap();
         } else {
             assert_eq!(text.lines().count(), rows, "seed {seed}, point {point}: a partial output under the final name");
             assert!(text.lines().all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()));

@@ -106,3 +106,43 @@ fn model_fine_tuned_in_python_predicts_the_same_here() {
     assert_eq!(cfg.labels(), ["bad", "good"]);
     compare(&dir, &input, 16, 1e-5);
 }
+
+/// Parquet with the Python data stack: a split written by `datasets` (its ClassLabel names
+/// in the file's metadata) trains here with those names as the labels, in their order, and
+/// our Parquet predictions read in pyarrow hold what our JSON Lines output holds.
+#[test]
+#[ignore = "needs BERT_REF_PYTHON (cargo xtask test runs it when set)"]
+fn parquet_from_datasets_trains_and_our_parquet_reads_in_pyarrow() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let script = fixtures().join("../scripts/parquet_roundtrip.py");
+    let o = Command::new(python()).arg(&script).arg("write").arg(dir).output().unwrap();
+    assert!(o.status.success(), "python: {}", String::from_utf8_lossy(&o.stderr));
+    let model = fixtures().join("tiny/single_label_classification");
+    let out = dir.join("run");
+    let cli = |args: &[&str]| {
+        let o = Command::new(env!("CARGO_BIN_EXE_bertrs-cli")).args(args).output().unwrap();
+        assert!(o.status.success(), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
+    };
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    let (train, val) = (s(&dir.join("train.parquet")), s(&dir.join("validation.parquet")));
+    cli(&["train", "--model", &s(&model), "--train-file", &train, "--validation-file", &val, "--output-dir", &s(&out), "--max-steps", "4", "--batch-size", "8", "--max-length", "16", "--save-strategy", "no", "--ignore-mismatched-sizes"]);
+    let config: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("config.json")).unwrap()).unwrap();
+    assert_eq!(config["id2label"], serde_json::json!({"0": "pos", "1": "neg"}), "datasets' ClassLabel order");
+
+    let (pq, js, read) = (dir.join("pred.parquet"), dir.join("pred.jsonl"), dir.join("read.jsonl"));
+    for o in [&pq, &js] {
+        cli(&["predict", "--model", &s(&out), "--input", &val, "--output", &s(o), "--keep-columns", "id", "--max-length", "16"]);
+    }
+    let o = Command::new(python()).arg(&script).arg("read").arg(&pq).arg(&read).output().unwrap();
+    assert!(o.status.success(), "python: {}", String::from_utf8_lossy(&o.stderr));
+    let (theirs, ours) = (jsonl(&read), jsonl(&js));
+    assert_eq!(theirs.len(), 12);
+    for (i, (t, o)) in theirs.iter().zip(&ours).enumerate() {
+        assert_eq!(t["id"], serde_json::json!((40 + i).to_string()), "row {i}: the kept id, as a string");
+        assert_eq!(t["label"], o["label"], "row {i}");
+        assert_eq!(t["score"].as_f64().unwrap() as f32, o["score"].as_f64().unwrap() as f32, "row {i}");
+        assert_eq!(f32s(&t["logits"]), f32s(&o["logits"]), "row {i}");
+        assert_eq!(f32s(&t["probs"]), f32s(&o["probs"]), "row {i}");
+    }
+}

@@ -147,3 +147,71 @@ fn sharded_weights_and_gated_repositories_load_like_the_directory() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert_eq!(std::fs::read(&gated).unwrap(), std::fs::read(&from_dir).unwrap());
 }
+
+/// `--dataset org/name` reads a hub dataset as `load_dataset` does: the Parquet conversion's
+/// splits, downloaded into the HF cache (`datasets--org--name`), then usable offline.
+#[test]
+fn a_hub_dataset_trains_evaluates_and_predicts_and_then_works_offline() {
+    let tmp = tempfile::tempdir().unwrap();
+    let conv = "datasets/org/movies@refs/convert/parquet/default";
+    let mut files = Vec::new();
+    for (split, ids) in [("train", 0..40), ("validation", 40..52), ("test", 52..60)] {
+        let p = tmp.path().join(format!("{split}.parquet"));
+        common::write_split(&p, ids);
+        files.push((format!("{conv}/{split}/0000.parquet"), std::fs::read(&p).unwrap()));
+    }
+    let server = Server::start(&files.iter().map(|(k, v)| (k.as_str(), v.clone())).collect::<Vec<_>>());
+    let hf_home = tmp.path().join("hf").display().to_string();
+    let run = |args: &[&str], endpoint: String, offline: bool| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_bertrs-cli"));
+        cmd.args(args).env("HF_ENDPOINT", endpoint).env("HF_HOME", &hf_home).env_remove("HF_TOKEN").env_remove("HF_HUB_OFFLINE");
+        if offline {
+            cmd.env("HF_HUB_OFFLINE", "1");
+        }
+        cmd.output().unwrap()
+    };
+    let model = fixtures().join("tiny/single_label_classification");
+    let out = tmp.path().join("run");
+    let o = run(
+        &["train", "--model", model.to_str().unwrap(), "--dataset", "org/movies", "--output-dir", out.to_str().unwrap(), "--max-steps", "4", "--batch-size", "8", "--max-length", "16", "--save-strategy", "no", "--ignore-mismatched-sizes"],
+        server.endpoint(),
+        false,
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("downloading dataset org/movies/default/train/0000.parquet"), "{err}");
+    // The validation split was evaluated (12 rows); the ClassLabel names are the labels.
+    let results: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("eval_results.json")).unwrap()).unwrap();
+    let counted: u64 = results["eval_confusion_matrix"].as_array().unwrap().iter().flat_map(|r| r.as_array().unwrap()).map(|v| v.as_u64().unwrap()).sum();
+    assert_eq!(counted, 12, "{results}");
+    let config: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("config.json")).unwrap()).unwrap();
+    assert_eq!(config["id2label"], serde_json::json!({"0": "pos", "1": "neg"}));
+    let snapshot = tmp.path().join("hf/hub/datasets--org--movies/snapshots").join(COMMIT);
+    assert!(snapshot.join("default/validation/0000.parquet").is_file());
+
+    // Offline, with no hub at all: the cached splits are enough.
+    let (_refusing, nowhere) = hub_server::refusing_address();
+    let o = run(&["eval", "--model", out.to_str().unwrap(), "--dataset", "org/movies", "--max-length", "16"], nowhere.clone(), true);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // The test split was never fetched: offline, it is not there; online, it is.
+    let pred = tmp.path().join("test.jsonl");
+    let predict_args = ["predict", "--model", out.to_str().unwrap(), "--dataset", "org/movies", "--split", "test", "--output", pred.to_str().unwrap(), "--keep-columns", "id"];
+    let o = run(&predict_args, nowhere.clone(), true);
+    assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("no `test` split"), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = run(&predict_args, server.endpoint(), false);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let rows = common::jsonl(&pred);
+    assert_eq!(rows.iter().map(|r| r["id"].as_u64().unwrap()).collect::<Vec<_>>(), (52..60).collect::<Vec<u64>>());
+    let gets = server.gets();
+    let o = run(&predict_args, nowhere.clone(), true);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(common::jsonl(&pred), rows);
+    assert_eq!(server.gets(), gets);
+    // A split the dataset lacks, and a dataset never downloaded.
+    let o = run(&["predict", "--model", out.to_str().unwrap(), "--dataset", "org/movies", "--split", "unlabeled", "--output", pred.to_str().unwrap()], nowhere.clone(), true);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains("has no `unlabeled` split"), "{err}");
+    let o = run(&["eval", "--model", out.to_str().unwrap(), "--dataset", "org/other"], nowhere, true);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains("org/other") && err.contains("HF_HUB_OFFLINE"), "{err}");
+}

@@ -40,6 +40,10 @@ impl fmt::Display for RawLabel {
 pub struct LabelOptions {
     pub problem_type: Option<ProblemType>,
     pub delimiter: Option<String>,
+    /// Class names the data declares (a `datasets` `ClassLabel`, see
+    /// [`crate::RowReader::class_names`]): a single-label map takes them, in their order,
+    /// instead of the sorted distinct labels.
+    pub class_names: Option<Vec<String>>,
 }
 
 /// Why labels do not make a label map, or one label is not a target of it. The caller
@@ -62,7 +66,7 @@ pub enum LabelError {
 
 impl LabelOptions {
     /// The map HF's scripts build from the training split's labels (each distinct label once
-    /// is enough). Names are sorted, numbers as numbers.
+    /// is enough). Names are sorted, numbers as numbers; declared class names win.
     pub fn label_map<'a>(&self, labels: impl IntoIterator<Item = &'a RawLabel>) -> Result<LabelMap, LabelError> {
         let labels: Vec<&RawLabel> = labels.into_iter().collect();
         let kind = self.problem_type.unwrap_or_else(|| infer_kind(&labels, self));
@@ -78,7 +82,10 @@ impl LabelOptions {
                         RawLabel::Many(_) => Err(LabelError::ListNotAllowed { label: (*l).clone(), problem_type: kind }),
                     })
                     .collect::<Result<_, _>>()?;
-                sorted_names(set)
+                match &self.class_names {
+                    Some(names) => names.clone(),
+                    None => sorted_names(set),
+                }
             }
             ProblemType::MultiLabelClassification => {
                 let mut set = BTreeSet::new();

@@ -1,5 +1,5 @@
 //! Datasets for text classification, knowing nothing of models: rows read (streamed) from
-//! CSV, TSV, JSONL and JSON-array files (plain, `.gz` or `.bz2`) with HF `run_glue.py`'s
+//! CSV, TSV, JSONL and JSON-array files (plain, `.gz` or `.bz2`) and Parquet with HF `run_glue.py`'s
 //! column rules, each error naming file and line; labels for single-label, multi-label and
 //! regression with HF's problem-type inference; scikit-learn-style seeded splits (plain,
 //! stratified, by group); tokenize-once storage and dynamically padded burn batches; the
@@ -33,7 +33,7 @@ pub use labels::{LabelError, LabelOptions, RawLabel};
 /// The shared vocabulary (bertrs-core), re-exported: batches are `Batch`es of a `BertInput`
 /// and `BatchTargets`; labels make a `LabelMap` of a `ProblemType` and rows' `Target`s.
 pub use bertrs_core::{Batch, BatchTargets, BertInput, LabelMap, ProblemType, Target};
-pub use read::{Columns, Compression, Format, Row, RowReader, open_rows, read_rows, rows_from_reader};
+pub use read::{Columns, Compression, Format, Row, RowReader, open_files, open_rows, read_rows, rows_from_reader};
 pub use split::{SplitError, TestSize, group_split, stratified_split, train_test_split};
 
 use std::path::PathBuf;

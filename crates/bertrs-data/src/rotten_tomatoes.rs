@@ -53,6 +53,7 @@ pub fn rows(snippets: &[Snippet]) -> impl Iterator<Item = Result<Row>> + '_ {
             text_pair: None,
             label: Some(RawLabel::One(LABELS[s.label].into())),
             group: Some(s.movie.clone()),
+            kept: Vec::new(),
         })
     })
 }

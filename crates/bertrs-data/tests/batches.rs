@@ -113,9 +113,9 @@ fn label_errors_name_the_row() {
         ("a.csv", "text,label\ngood,pos\n,neg\n", LabelOptions::default(), "a.csv:3: empty text"),
         ("b.csv", "text,label\ngood,pos\nmeh,neg\nbad,\n", LabelOptions::default(), "b.csv:4: empty label"),
         ("c.jsonl", "{\"text\": \"a\", \"label\": 1}\n{\"text\": \"b\"}\n", LabelOptions::default(), "c.jsonl:2: no label"),
-        ("d.csv", "text,label\ngood,4.5\nbad,low\n", LabelOptions { problem_type: Some(ProblemType::Regression), delimiter: None }, "d.csv:3: label `low` is not a number"),
+        ("d.csv", "text,label\ngood,4.5\nbad,low\n", LabelOptions { problem_type: Some(ProblemType::Regression), ..LabelOptions::default() }, "d.csv:3: label `low` is not a number"),
         ("e.csv", "text,label\ngood,pos\nbad,pos\n", LabelOptions::default(), "e.csv: labels: 1 distinct label"),
-        ("f.jsonl", "{\"text\": \"a\", \"label\": [\"x\"]}\n", LabelOptions { problem_type: Some(ProblemType::SingleLabelClassification), delimiter: None }, "is a list"),
+        ("f.jsonl", "{\"text\": \"a\", \"label\": [\"x\"]}\n", LabelOptions { problem_type: Some(ProblemType::SingleLabelClassification), ..LabelOptions::default() }, "is a list"),
     ];
     for (name, body, opts, want) in cases {
         let p = write(d.path(), name, body);

@@ -29,7 +29,7 @@ fn whole(tok: &BertTokenizer, max_length: usize, text: &str, pair: Option<&str>)
 }
 
 fn encoded(tok: &BertTokenizer, max_length: usize, text: &str, pair: Option<&str>) -> Vec<u32> {
-    let row = Row { line: 1, text: text.to_string(), text_pair: pair.map(String::from), label: None, group: None };
+    let row = Row { line: 1, text: text.to_string(), text_pair: pair.map(String::from), label: None, group: None, kept: Vec::new() };
     let set = Encoder::new(tok, max_length).unwrap().unlabelled(std::path::Path::new("rows"), [Ok(row)]).unwrap();
     set.ids(0).to_vec()
 }

@@ -48,8 +48,11 @@ pub fn sha256(b: &[u8]) -> String {
 
 /// Large files behave as LFS files on the hub: etag = sha256, body behind a CDN redirect.
 fn is_lfs(name: &str) -> bool {
-    name.ends_with(".safetensors") || name.ends_with(".bin")
+    name.ends_with(".safetensors") || name.ends_with(".bin") || name.ends_with(".parquet")
 }
+
+/// Entries a page of the tree API lists, so that listings are paginated as the hub's are.
+const TREE_PAGE: usize = 2;
 
 impl Server {
     pub fn start(files: &[(&str, Vec<u8>)]) -> Server {
@@ -169,20 +172,61 @@ fn serve(mut stream: TcpStream, port: u16, state: &Mutex<State>, drop_next: &Ato
         };
         return respond("200 OK", &[("Content-Length", body.len().to_string())], &body);
     }
-    // The hub: /{org}/{name}/resolve/{rev}/{file}.
-    let segs: Vec<&str> = path.trim_start_matches('/').splitn(5, '/').collect();
-    if segs.len() != 5 || segs[2] != "resolve" {
-        return respond("404 Not Found", &[("Content-Length", "0".into())], b"");
+    // The tree API of dataset repositories, by revision (files added as
+    // `datasets/{org}/{name}@{revision}/{path}`): /api/datasets/{org}/{name}/tree/{rev}?…,
+    // TREE_PAGE entries a page, the next page in a `Link` header.
+    if let Some(rest) = path.strip_prefix("/api/datasets/") {
+        let (rest, query) = rest.split_once('?').unwrap_or((rest, ""));
+        let segs: Vec<&str> = rest.splitn(4, '/').collect();
+        if segs.len() != 4 || segs[2] != "tree" {
+            return respond("404 Not Found", &[("Content-Length", "0".into())], b"");
+        }
+        let prefix = format!("datasets/{}/{}@{}/", segs[0], segs[1], segs[3].replace("%2F", "/"));
+        let mut entries: Vec<String> = state
+            .lock()
+            .unwrap()
+            .files
+            .iter()
+            .filter_map(|(k, v)| k.strip_prefix(&prefix).map(|p| format!("{{\"type\": \"file\", \"path\": \"{p}\", \"size\": {}}}", v.len())))
+            .collect();
+        if entries.is_empty() {
+            return respond("404 Not Found", &[("X-Error-Code", "RevisionNotFound".into()), ("Content-Length", "0".into())], b"");
+        }
+        entries.sort();
+        let cursor: usize = query.split('&').find_map(|kv| kv.strip_prefix("cursor=")?.parse().ok()).unwrap_or(0);
+        let page = &entries[cursor.min(entries.len())..(cursor + TREE_PAGE).min(entries.len())];
+        let body = format!("[{}]", page.join(", "));
+        let mut headers = vec![("Content-Type", "application/json".to_string()), ("Content-Length", body.len().to_string())];
+        if cursor + TREE_PAGE < entries.len() {
+            headers.push(("Link", format!("<http://127.0.0.1:{port}/api/datasets/{rest}?recursive=true&cursor={}>; rel=\"next\"", cursor + TREE_PAGE)));
+        }
+        return respond("200 OK", &headers, body.as_bytes());
     }
-    let (repo, file) = (format!("{}/{}", segs[0], segs[1]), segs[4]);
-    if segs[0] == "gated" {
+    // The hub: /{org}/{name}/resolve/{rev}/{file}, and /datasets/{org}/{name}/resolve/{rev}/{file}
+    // (dataset files are keyed by revision too).
+    let (repo, file, key) = if let Some(rest) = path.strip_prefix("/datasets/") {
+        let segs: Vec<&str> = rest.splitn(5, '/').collect();
+        if segs.len() != 5 || segs[2] != "resolve" {
+            return respond("404 Not Found", &[("Content-Length", "0".into())], b"");
+        }
+        let key = format!("datasets/{}/{}@{}/{}", segs[0], segs[1], segs[3].replace("%2F", "/"), segs[4]);
+        (format!("{}/{}", segs[0], segs[1]), segs[4], key)
+    } else {
+        let segs: Vec<&str> = path.trim_start_matches('/').splitn(5, '/').collect();
+        if segs.len() != 5 || segs[2] != "resolve" {
+            return respond("404 Not Found", &[("Content-Length", "0".into())], b"");
+        }
+        let repo = format!("{}/{}", segs[0], segs[1]);
+        let key = format!("{repo}/{}", segs[4]);
+        (repo, segs[4], key)
+    };
+    if repo.starts_with("gated/") {
         match auth.as_deref() {
             None => return respond("401 Unauthorized", &[("X-Error-Code", "GatedRepo".into()), ("Content-Length", "0".into())], b""),
             Some(a) if a != format!("Bearer {GATED_TOKEN}") => return respond("403 Forbidden", &[("Content-Length", "0".into())], b""),
             Some(_) => {}
         }
     }
-    let key = format!("{repo}/{file}");
     let Some(body) = state.lock().unwrap().files.get(&key).cloned() else {
         return respond("404 Not Found", &[("X-Error-Code", "EntryNotFound".into()), ("Content-Length", "0".into())], b"");
     };

@@ -57,3 +57,26 @@ pub fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+/// A `datasets`-style Parquet split: `id`, `text`, and a ClassLabel `label` whose names
+/// (`pos`, `neg`) are not in sorted order; three rows a row group.
+pub fn write_split(path: &Path, ids: std::ops::Range<usize>) {
+    use arrow_array::{ArrayRef, Int64Array, RecordBatch, StringArray};
+    use std::sync::Arc;
+    const WORDS: [&str; 8] = ["good", "bad", "funny", "sad", "film", "plot", "boring", "fun"];
+    let text = |i: usize| (0..4).map(|k| WORDS[(i * 5 + k * 3 + i / 2) % WORDS.len()]).collect::<Vec<_>>().join(" ");
+    let batch = RecordBatch::try_from_iter([
+        ("id", Arc::new(Int64Array::from_iter_values(ids.clone().map(|i| i as i64))) as ArrayRef),
+        ("text", Arc::new(StringArray::from_iter_values(ids.clone().map(text))) as ArrayRef),
+        ("label", Arc::new(Int64Array::from_iter_values(ids.map(|i| (i % 2) as i64))) as ArrayRef),
+    ])
+    .unwrap();
+    let features = r#"{"info": {"features": {"id": {"dtype": "int64", "_type": "Value"}, "text": {"dtype": "string", "_type": "Value"}, "label": {"names": ["pos", "neg"], "_type": "ClassLabel"}}}}"#;
+    let props = parquet::file::properties::WriterProperties::builder()
+        .set_max_row_group_row_count(Some(3))
+        .set_key_value_metadata(Some(vec![parquet::file::metadata::KeyValue::new("huggingface".into(), features.to_string())]))
+        .build();
+    let mut w = parquet::arrow::ArrowWriter::try_new(std::fs::File::create(path).unwrap(), batch.schema(), Some(props)).unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+}

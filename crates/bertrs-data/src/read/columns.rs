@@ -16,6 +16,8 @@ pub struct Columns {
     pub require_label: bool,
     /// A column to keep with each row (e.g. a movie id for a group-aware split).
     pub group: Option<String>,
+    /// Columns carried through to each row's `kept` values (`predict --keep-columns`).
+    pub keep: Vec<String>,
 }
 
 impl Default for Columns {
@@ -26,6 +28,7 @@ impl Default for Columns {
             label: "label".into(),
             require_label: false,
             group: None,
+            keep: Vec::new(),
         }
     }
 }
@@ -41,6 +44,9 @@ pub struct Row {
     pub label: Option<RawLabel>,
     /// The `Columns::group` column's value.
     pub group: Option<String>,
+    /// The `Columns::keep` columns' values, in that order: JSON values as the file holds
+    /// them (strings from CSV/TSV), `null` where a row has none.
+    pub kept: Vec<serde_json::Value>,
 }
 
 /// The resolved column names for one file.
@@ -62,6 +68,9 @@ pub(super) fn resolve(path: &Path, names: &[String], cols: &Columns) -> Result<R
         && !has(g)
     {
         return Err(missing("group", g));
+    }
+    if let Some(k) = cols.keep.iter().find(|k| !has(k)) {
+        return Err(missing("kept", k));
     }
     let label = if has(&cols.label) {
         Some(cols.label.clone())
@@ -149,5 +158,6 @@ pub(super) fn row_from_json(path: &Path, line: u64, value: &serde_json::Value, c
         text_pair: field(r.pair.as_ref()),
         label,
         group,
+        kept: cols.keep.iter().map(|k| obj.get(k).cloned().unwrap_or(Value::Null)).collect(),
     })
 }

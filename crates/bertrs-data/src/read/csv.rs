@@ -84,6 +84,8 @@ pub(super) struct CsvRows {
     records: csv::StringRecordsIntoIter<QuoteCheck<Box<dyn Read>>>,
     /// Text, pair, label and group column indices.
     idx: [Option<usize>; 4],
+    /// The kept columns' indices.
+    kept: Vec<usize>,
 }
 
 impl CsvRows {
@@ -99,7 +101,9 @@ impl CsvRows {
         let r = resolve(path, &header, cols)?;
         let pos = |n: Option<&str>| n.and_then(|n| header.iter().position(|h| h == n));
         let idx = [pos(Some(&r.text)), pos(r.pair.as_deref()), pos(r.label.as_deref()), pos(r.group.as_deref())];
-        Ok(Self { path: path.to_path_buf(), records: rdr.into_records(), idx })
+        // `resolve` checked that every kept column is in the header.
+        let kept = cols.keep.iter().filter_map(|k| pos(Some(k))).collect();
+        Ok(Self { path: path.to_path_buf(), records: rdr.into_records(), idx, kept })
     }
 }
 
@@ -142,6 +146,7 @@ impl Iterator for CsvRows {
             text_pair: get(pi).filter(|p| !p.is_empty()),
             label: get(li).map(RawLabel::One),
             group: get(gi),
+            kept: self.kept.iter().map(|&i| get(Some(i)).map_or(serde_json::Value::Null, serde_json::Value::String)).collect(),
         }))
     }
 }

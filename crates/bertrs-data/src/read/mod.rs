@@ -1,15 +1,16 @@
 //! Row readers. Column choice follows `run_glue.py`: `sentence1`/`sentence2` if present,
 //! else `text`/`text_pair`, else the first one or two non-label columns; explicit names win.
 //!
-//! One file a format: `csv.rs` (CSV and TSV), `jsonl.rs`, `json_array.rs`; the column rules
-//! in `columns.rs`, decompression in `compressed.rs`; here the format is picked and the rows
-//! come out of one `RowReader`.
+//! One file a format: `csv.rs` (CSV and TSV), `jsonl.rs`, `json_array.rs`, `parquet.rs`; the
+//! column rules in `columns.rs`, decompression in `compressed.rs`; here the format is picked
+//! and the rows come out of one `RowReader`.
 
 mod columns;
 mod compressed;
 mod csv;
 mod json_array;
 mod jsonl;
+mod parquet;
 
 use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -29,6 +30,8 @@ pub enum Format {
     Jsonl,
     /// A JSON array of objects (what `datasets`' `to_json(lines=False)` writes).
     Json,
+    /// Apache Parquet (what the hub stores for every dataset, and pandas/polars/Spark write).
+    Parquet,
 }
 
 /// Compression, from the last extension.
@@ -62,10 +65,12 @@ impl Format {
             Format::Jsonl
         } else if name.ends_with(".json") {
             Format::Json
+        } else if name.ends_with(".parquet") || name.ends_with(".pq") {
+            Format::Parquet
         } else {
             return Err(Error::File {
                 path: path.to_path_buf(),
-                message: "unknown format: expected a .csv, .tsv, .jsonl or .json file (optionally .gz or .bz2)".into(),
+                message: "unknown format: expected a .csv, .tsv, .jsonl, .json (optionally .gz or .bz2) or .parquet file".into(),
             });
         };
         Ok((format, compression))
@@ -77,6 +82,8 @@ impl Format {
 pub struct RowReader {
     rows: Box<dyn Iterator<Item = Result<Row>>>,
     path: PathBuf,
+    class_names: Option<Vec<String>>,
+    num_rows: Option<u64>,
 }
 
 impl std::fmt::Debug for RowReader {
@@ -89,6 +96,24 @@ impl RowReader {
     pub fn path(&self) -> &Path {
         &self.path
     }
+
+    /// The label column's class names when the file declares them (a Parquet file written by
+    /// `datasets` with a `ClassLabel` feature): the label map's order, as run_glue takes
+    /// `features["label"].names`. Set it as [`crate::LabelOptions::class_names`].
+    pub fn class_names(&self) -> Option<&[String]> {
+        self.class_names.as_deref()
+    }
+
+    /// How many rows the file holds, when that is known without reading it (Parquet).
+    pub fn num_rows(&self) -> Option<u64> {
+        self.num_rows
+    }
+
+    fn parquet<S: parquet::Source>(path: PathBuf, source: S, cols: &Columns) -> Result<Self> {
+        let rows = parquet::ParquetRows::open(&path, source, cols)?;
+        let (class_names, num_rows) = (rows.class_names(), Some(rows.num_rows()));
+        Ok(Self { rows: Box::new(rows), path, class_names, num_rows })
+    }
 }
 
 impl Iterator for RowReader {
@@ -99,8 +124,9 @@ impl Iterator for RowReader {
     }
 }
 
-/// Opens a CSV, TSV, JSONL or JSON-array file (decompressing `.gz`/`.bz2`) for reading row
-/// by row. A CSV/TSV header is read here, so a missing column is an error already.
+/// Opens a CSV, TSV, JSONL, JSON-array (decompressing `.gz`/`.bz2`) or Parquet file for
+/// reading row by row. A header or schema is read here, so a missing column is an error
+/// already.
 pub fn open_rows(path: impl AsRef<Path>, cols: &Columns) -> Result<RowReader> {
     let path = path.as_ref().to_path_buf();
     let (format, compression) = Format::and_compression(&path)?;
@@ -108,11 +134,31 @@ pub fn open_rows(path: impl AsRef<Path>, cols: &Columns) -> Result<RowReader> {
         path: path.clone(),
         source,
     })?;
+    if (format, compression) == (Format::Parquet, Compression::None) {
+        // Parquet is read by seeking (footer first, then one row group at a time).
+        return RowReader::parquet(path, file, cols);
+    }
     rows_from_reader(&path, Box::new(file), format, compression, cols)
 }
 
+/// The rows of several files of one split, one file after the other (a hub dataset's
+/// shards: `0000.parquet`, `0001.parquet`, …). Every file is opened, so its columns are
+/// checked, before the first row is read; the reader's path is the first file's.
+pub fn open_files(paths: &[PathBuf], cols: &Columns) -> Result<RowReader> {
+    let mut readers = paths.iter().map(|p| open_rows(p, cols)).collect::<Result<Vec<_>>>()?;
+    if readers.len() == 1 {
+        return Ok(readers.remove(0));
+    }
+    let first = readers.first().ok_or_else(|| Error::File { path: PathBuf::new(), message: "no input files".into() })?;
+    let path = first.path.clone();
+    let class_names = first.class_names.clone();
+    let num_rows = readers.iter().map(|r| r.num_rows).sum();
+    Ok(RowReader { rows: Box::new(readers.into_iter().flatten()), path, class_names, num_rows })
+}
+
 /// Rows from any byte stream in a known format (`path` names it in messages): what
-/// [`open_rows`] does once it has opened the file.
+/// [`open_rows`] does once it has opened the file. Parquet needs to seek, so a Parquet
+/// stream is read into memory first.
 pub fn rows_from_reader(path: &Path, file: Box<dyn Read>, format: Format, compression: Compression, cols: &Columns) -> Result<RowReader> {
     let path = path.to_path_buf();
     let input: Box<dyn Read> = match compression {
@@ -126,8 +172,14 @@ pub fn rows_from_reader(path: &Path, file: Box<dyn Read>, format: Format, compre
         Format::Tsv => Box::new(self::csv::CsvRows::open(&path, input, b'\t', cols)?),
         Format::Jsonl => Box::new(JsonlRows::new(&path, input, cols)),
         Format::Json => Box::new(JsonArrayRows::new(&path, input, cols)),
+        Format::Parquet => {
+            let mut bytes = Vec::new();
+            let mut input = input;
+            input.read_to_end(&mut bytes).map_err(read_error(&path))?;
+            return RowReader::parquet(path, bytes::Bytes::from(bytes), cols);
+        }
     };
-    Ok(RowReader { rows, path })
+    Ok(RowReader { rows, path, class_names: None, num_rows: None })
 }
 
 /// Reads every row of a CSV, TSV, JSONL or JSON-array file, decompressing `.gz`/`.bz2`.
