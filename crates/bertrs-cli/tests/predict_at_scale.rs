@@ -146,3 +146,24 @@ fn a_resume_under_other_settings_or_another_input_is_refused() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert_eq!(std::fs::read_to_string(&out).unwrap().lines().count(), 120);
 }
+
+/// On a terminal (`script` gives the run a pseudo-terminal) a progress bar shows rows, rows/s
+/// and the time left; the output is the same as without one.
+#[test]
+fn a_terminal_shows_a_progress_bar() {
+    let d = tempfile::tempdir().unwrap();
+    let input = d.path().join("rows.jsonl");
+    generate(&input, 50_000);
+    let (plain, shown) = (d.path().join("plain.jsonl"), d.path().join("shown.jsonl"));
+    let o = predict(&input, &plain, &["--window-rows", "1024"]).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(!String::from_utf8_lossy(&o.stderr).contains("rows/s"), "no bar without a terminal");
+    let line = predict(&input, &shown, &["--window-rows", "1024"]);
+    let command: Vec<String> = std::iter::once(line.get_program()).chain(line.get_args()).map(|a| format!("'{}'", a.to_string_lossy())).collect();
+    let transcript = d.path().join("transcript");
+    let o = Command::new("script").args(["-q", "-e", "-c", &command.join(" ")]).arg(&transcript).stdin(Stdio::null()).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let seen = String::from_utf8_lossy(&std::fs::read(&transcript).unwrap()).to_string();
+    assert!(seen.contains("/50,000 rows") && seen.contains("/s"), "{seen}");
+    assert!(std::fs::read(&shown).unwrap() == std::fs::read(&plain).unwrap());
+}
