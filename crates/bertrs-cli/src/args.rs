@@ -62,6 +62,7 @@ pub struct PredictArgs {
     /// The hub dataset's configuration; default: `default`, or the only one.
     #[arg(long, requires = "dataset")]
     pub dataset_config: Option<String>,
+    /// With --dataset: the split to predict (`test`, `validation`, `train`, …).
     #[arg(long, default_value = "test", requires = "dataset")]
     pub split: String,
     /// Where to write the results: Parquet for a `.parquet` name, JSON Lines otherwise. It
@@ -118,6 +119,7 @@ pub struct EvalArgs {
     /// The hub dataset's configuration; default: `default`, or the only one.
     #[arg(long, requires = "dataset")]
     pub dataset_config: Option<String>,
+    /// With --dataset: the split to evaluate on (`validation`, `test`, …).
     #[arg(long, default_value = "validation", requires = "dataset")]
     pub split: String,
     #[command(flatten)]
@@ -158,7 +160,8 @@ pub struct TrainArgs {
     /// or the only one.
     #[arg(long)]
     pub dataset_config: Option<String>,
-    /// CSV/TSV/JSONL with a label column (run_glue's column rules); replaces --dataset.
+    /// CSV/TSV/JSONL/JSON/Parquet with a label column (run_glue's column rules); replaces
+    /// --dataset.
     #[arg(long)]
     pub train_file: Option<PathBuf>,
     #[arg(long, requires = "train_file")]
@@ -167,8 +170,9 @@ pub struct TrainArgs {
     /// --test_file): `test_*` metrics in test_results.json and all_results.json.
     #[arg(long, requires = "train_file")]
     pub test_file: Option<PathBuf>,
-    /// Without --validation-file: hold out this part of --train-file for validation, a
-    /// fraction (0.1) or a count (500), like scikit-learn's train_test_split (seed: --seed).
+    /// Without --validation-file: hold out this part of --train-file (or of a hub dataset's
+    /// train split) for validation, a fraction (0.1) or a count (500), like scikit-learn's
+    /// train_test_split (seed: --seed).
     #[arg(long, conflicts_with = "validation_file", value_parser = parse_test_size)]
     pub validation_split: Option<bertrs_data::TestSize>,
     /// With --validation-split: keep each label's share the same in both splits.
