@@ -18,6 +18,7 @@ fn ids(v: &Value) -> Vec<u32> {
 fn check_examples(tok: &BertTokenizer, label: &str) {
     let r = reference();
     let opts = EncodeOptions::default().max_length(128).padding(Padding::None);
+    let prepared = tok.prepare(&opts).unwrap();
     for ex in r["examples"].as_array().unwrap() {
         let text = ex["text"].as_str().unwrap();
         let enc = match ex["text_pair"].as_str() {
@@ -25,6 +26,13 @@ fn check_examples(tok: &BertTokenizer, label: &str) {
             None => tok.encode_batch(&[text], &opts),
         }
         .unwrap();
+        // One input on the calling thread (what `serve` uses) encodes as the batch call does.
+        let one = match ex["text_pair"].as_str() {
+            Some(pair) => prepared.encode((text, pair)),
+            None => prepared.encode(text),
+        }
+        .unwrap();
+        assert_eq!(one, enc, "{label}: Prepared::encode of {text:?}");
         assert_eq!(enc.input_ids[0], ids(&ex["input_ids"]), "{label}: ids of {text:?}");
         assert_eq!(enc.token_type_ids[0], ids(&ex["token_type_ids"]), "{label}: types of {text:?}");
         assert_eq!(enc.attention_mask[0], ids(&ex["attention_mask"]), "{label}: mask of {text:?}");

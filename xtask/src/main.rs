@@ -2,6 +2,7 @@
 //! the `xtask` alias in `.cargo/config.toml`. Cargo is invoked through `$CARGO`.
 
 mod bench;
+mod bench_serve;
 mod download;
 mod fixtures;
 mod fuzz;
@@ -33,6 +34,8 @@ enum Cmd {
     },
     /// Our CLI against the PyTorch reference harness, side by side (BENCHMARKS.md).
     Bench(bench::Args),
+    /// `bertrs-cli serve` under load (1, 16, 64 clients) against `predict`'s batch throughput.
+    BenchServe(bench_serve::Args),
     /// Download an HF hub model into the HF cache (HF_ENDPOINT, HF_HOME/HF_HUB_CACHE, HF_TOKEN).
     DownloadWeights(download::Args),
     /// Regenerate the PyTorch parity fixtures with the reference harness's pinned versions.
@@ -61,6 +64,7 @@ fn run() -> Result<()> {
     match Cli::parse().command {
         Cmd::FetchAssets { names } => fetch_assets(&names),
         Cmd::Bench(args) => bench::run(args),
+        Cmd::BenchServe(args) => bench_serve::run(args),
         Cmd::DownloadWeights(args) => download::run(args),
         Cmd::Fixtures(args) => fixtures::run(args),
         Cmd::Test(args) => test::run(args),

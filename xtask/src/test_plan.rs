@@ -44,6 +44,9 @@ pub fn scope(package: &str, target: &str) -> Option<Scope> {
         // resume): file handling; the predictions themselves are `predict`'s, on every backend.
         ("bertrs-cli", "parquet" | "predict_at_scale") => Once,
         ("bertrs-cli", "flags" | "hf_roundtrip" | "label_kinds" | "predict" | "resume" | "train") => Every,
+        // The HTTP server: its answers against `predict`'s and transformers' on every backend;
+        // the protocol (errors, 429, signals, metrics, the Python client, the browser) once.
+        ("bertrs-cli", "serve") => Partly(&["predictions_match"]),
         ("bertrs-cli", "hostile") => Partly(&["a_run_whose_weights_overflow", "nan_weights_never_become_a_label"]),
         // Parity with PyTorch and loading weights onto the device.
         ("bertrs-e2e", "tiny_parity" | "minilm_parity" | "optimizer_parity" | "load_errors") => Every,

@@ -24,6 +24,10 @@ pub enum Command {
     Train(TrainArgs),
     /// Evaluate a saved model on a labelled file: accuracy, F1, MCC, confusion matrix.
     Eval(EvalArgs),
+    /// Serve a classifier over HTTP with text-embeddings-inference's API (`POST /predict`,
+    /// `/tokenize`, `/info`, `/health`, `/metrics`, `/api-doc/openapi.json`) and a playground
+    /// page at `/`.
+    Serve(ServeArgs),
 }
 
 /// Options shared by every command that runs a model.
@@ -89,6 +93,42 @@ pub struct PredictArgs {
     pub max_length: Option<usize>,
     #[command(flatten)]
     pub columns: ColumnArgs,
+    #[command(flatten)]
+    pub backend: BackendArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// An HF model directory (e.g. a `bertrs-cli train` output), a hub id or a known asset.
+    #[arg(long)]
+    pub model: String,
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    #[arg(long, default_value_t = 8080)]
+    pub port: u16,
+    /// Longest input in tokens, special tokens included; longer inputs are refused (413)
+    /// unless the request sets `truncate`. Default: the model's max_position_embeddings.
+    #[arg(long)]
+    pub max_input_length: Option<usize>,
+    /// Truncate inputs that are too long when a request does not say (TEI's flag).
+    #[arg(long)]
+    pub auto_truncate: bool,
+    /// Tokens (real ones, not padding) in one forward pass of the model.
+    #[arg(long, default_value_t = 16384, value_parser = at_least_one)]
+    pub max_batch_tokens: usize,
+    /// Inputs in one forward pass of the model (`predict`'s batch size): on a CPU, larger
+    /// passes of mixed lengths are slower per input.
+    #[arg(long, default_value_t = 32, value_parser = at_least_one)]
+    pub max_batch_requests: usize,
+    /// Requests being served at once; one more gets 429 at once.
+    #[arg(long, default_value_t = 512, value_parser = at_least_one)]
+    pub max_concurrent_requests: usize,
+    /// Inputs in one request's batch; more get 413.
+    #[arg(long, default_value_t = 32, value_parser = at_least_one)]
+    pub max_client_batch_size: usize,
+    /// Largest request body in bytes; larger get 413.
+    #[arg(long, default_value_t = 2_000_000, value_parser = at_least_one)]
+    pub payload_limit: usize,
     #[command(flatten)]
     pub backend: BackendArgs,
 }

@@ -14,6 +14,7 @@ mod malloc;
 mod model_dir;
 mod output_dir;
 mod predict;
+mod serve;
 mod task;
 mod train;
 
@@ -36,6 +37,7 @@ pub fn main() {
         args::Command::Predict(a) => predict::run(a),
         args::Command::Train(a) => train::run(a),
         args::Command::Eval(a) => eval::run(a),
+        args::Command::Serve(a) => serve::run(a),
     };
     if let Err(e) = result {
         fail(e);

@@ -41,12 +41,17 @@ pub fn resolve(model: &str) -> Result<PathBuf> {
 }
 
 pub fn device(backend: Option<&str>) -> Result<Device> {
+    choice(backend)?.device().map_err(anyhow::Error::msg)
+}
+
+/// `--backend` as given, else the first compiled in.
+fn choice(backend: Option<&str>) -> Result<BackendChoice> {
     let backend = match backend {
         Some(name) => name.parse().map_err(anyhow::Error::msg)?,
         None => BackendChoice::default_compiled().context("this build has no backend compiled in")?,
     };
     tracing::info!("backend: {backend}");
-    backend.device().map_err(anyhow::Error::msg)
+    Ok(backend)
 }
 
 /// The config and tokenizer of an HF directory, validated once, against each other: every
@@ -70,6 +75,7 @@ pub fn open(dir: &Path) -> Result<(BertConfig, BertTokenizer)> {
 /// config and tokenizer checked against each other, and the max length for its inputs. The
 /// weights load last ([`Opened::weights`]), after the cheap checks of the data.
 pub struct Opened {
+    pub backend: BackendChoice,
     pub device: Device,
     pub dir: PathBuf,
     pub config: BertConfig,
@@ -80,11 +86,12 @@ pub struct Opened {
 impl Opened {
     /// `--model`, `--backend` and `--max-length` as given.
     pub fn new(model: &str, backend: Option<&str>, max_length_flag: Option<usize>) -> Result<Self> {
-        let device = device(backend)?;
+        let backend = choice(backend)?;
+        let device = backend.device().map_err(anyhow::Error::msg)?;
         let dir = resolve(model)?;
         let (config, tokenizer) = open(&dir)?;
         let max_length = max_length(max_length_flag, &config, None)?;
-        Ok(Self { device, dir, config, tokenizer, max_length })
+        Ok(Self { backend, device, dir, config, tokenizer, max_length })
     }
 
     pub fn weights(&self) -> Result<BertForSequenceClassification> {

@@ -132,28 +132,42 @@ impl Prepared {
     where
         I: Into<Input<'a>> + Copy,
     {
-        let inputs: Vec<EncodeInput> = inputs
-            .iter()
-            .map(|i| {
-                let i: Input = (*i).into();
-                match i.pair {
-                    None => EncodeInput::Single(i.text.into()),
-                    Some(p) => EncodeInput::Dual(i.text.into(), p.into()),
-                }
-            })
-            .collect();
+        let inputs: Vec<EncodeInput> = inputs.iter().map(|i| encode_input((*i).into())).collect();
         let encodings = self
             .inner
             .encode_batch(inputs, true)
             .map_err(|e| Error::Encode(e.to_string()))?;
         let mut out = BatchEncoding::default();
         for e in encodings {
-            out.input_ids.push(e.get_ids().to_vec());
-            out.attention_mask.push(e.get_attention_mask().to_vec());
-            out.token_type_ids.push(e.get_type_ids().to_vec());
+            push(&mut out, &e);
         }
         Ok(out)
     }
+
+    /// Encodes one input on the calling thread (`encode_batch` hands its rows to the rayon
+    /// pool, which a server's model may be using for its GEMMs).
+    pub fn encode<'a>(&self, input: impl Into<Input<'a>>) -> Result<BatchEncoding> {
+        let e = self
+            .inner
+            .encode(encode_input(input.into()), true)
+            .map_err(|e| Error::Encode(e.to_string()))?;
+        let mut out = BatchEncoding::default();
+        push(&mut out, &e);
+        Ok(out)
+    }
+}
+
+fn encode_input(i: Input<'_>) -> EncodeInput<'_> {
+    match i.pair {
+        None => EncodeInput::Single(i.text.into()),
+        Some(p) => EncodeInput::Dual(i.text.into(), p.into()),
+    }
+}
+
+fn push(out: &mut BatchEncoding, e: &tokenizers::Encoding) {
+    out.input_ids.push(e.get_ids().to_vec());
+    out.attention_mask.push(e.get_attention_mask().to_vec());
+    out.token_type_ids.push(e.get_type_ids().to_vec());
 }
 
 impl BertTokenizer {
