@@ -422,3 +422,25 @@ fn the_playground_classifies_in_headless_chromium() {
     assert!(png.starts_with(b"\x89PNG") && png.len() > 5000, "screenshot {}", shot.display());
     eprintln!("screenshot: {}", shot.display());
 }
+
+#[test]
+fn a_bad_model_a_busy_port_or_a_bad_limit_fail_before_serving() {
+    let tmp = tempfile::tempdir().unwrap();
+    let missing = tmp.path().join("no-model");
+    let o = cli(&["serve", "--model", missing.to_str().unwrap(), "--port", "0"]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("no-model") && !err.contains("panicked"), "{err}");
+    let dir = tiny(PROBLEMS[0]);
+    let o = cli(&["serve", "--model", dir.to_str().unwrap(), "--port", "0", "--max-input-length", "1000"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains("--max-input-length 1000 must be between 3 and the model's max_position_embeddings (40)"), "{err}");
+    // A port in use: the second server says which address, and exits 1.
+    let first = Server::start(&dir, &[]);
+    let port = first.addr.rsplit(':').next().unwrap();
+    let o = cli(&["serve", "--model", dir.to_str().unwrap(), "--port", port]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains(&format!("cannot listen on 127.0.0.1:{port}")), "{err}");
+    assert_eq!(first.get("/health").0, 200);
+}

@@ -90,6 +90,15 @@ impl Queue {
     }
 }
 
+/// Clears the model thread's `alive` flag when dropped.
+struct Alive(Arc<AtomicBool>);
+
+impl Drop for Alive {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::SeqCst);
+    }
+}
+
 /// Starts the model thread; returns once the weights are loaded (or failed to).
 pub fn spawn(model: Model, limits: Limits, metrics: Arc<Metrics>) -> Result<(Queue, std::thread::JoinHandle<()>)> {
     let (tx, rx) = std::sync::mpsc::channel::<Job>();
@@ -109,8 +118,10 @@ pub fn spawn(model: Model, limits: Limits, metrics: Arc<Metrics>) -> Result<(Que
                     return;
                 }
             };
+            // Cleared however the thread ends (a panic outside a pass included), so /health
+            // turns 503.
+            let _alive = Alive(alive_thread);
             run(&weights, &model, limits, rx, &metrics);
-            alive_thread.store(false, Ordering::SeqCst);
         })
         .context("cannot start the model thread")?;
     ready_rx.recv().context("the model thread stopped while loading the weights")??;

@@ -14,7 +14,7 @@ mod routes;
 
 use std::sync::Arc;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
@@ -41,7 +41,11 @@ pub fn run(args: ServeArgs) -> Result<()> {
     let mut opened = model_dir::Opened::new(&args.model, args.backend.backend.as_deref(), None)?;
     // TEI's max input length: the model's positions (and the tokenizer's limit, if lower).
     let longest = opened.tokenizer.model_max_length().map_or(opened.config.max_position_embeddings, |n| n.min(opened.config.max_position_embeddings));
-    opened.max_length = model_dir::max_length(Some(args.max_input_length.unwrap_or(longest)), &opened.config, None)?;
+    let max_input = args.max_input_length.unwrap_or(longest);
+    if !(3..=opened.config.max_position_embeddings).contains(&max_input) {
+        bail!("--max-input-length {max_input} must be between 3 and the model's max_position_embeddings ({})", opened.config.max_position_embeddings);
+    }
+    opened.max_length = max_input;
     let problem = opened.config.problem_type();
     let labels = opened.config.labels();
     let encoder = Arc::new(encode::Encoder::new(&opened.tokenizer, opened.max_length)?);
