@@ -48,7 +48,7 @@ pub fn run(args: ServeArgs) -> Result<()> {
     opened.max_length = max_input;
     let problem = opened.config.problem_type();
     let labels = opened.config.labels();
-    let encoder = Arc::new(encode::Encoder::new(&opened.tokenizer, opened.max_length)?);
+    let encoder = Arc::new(encode::Encoder::new(&opened.tokenizer, opened.max_length, opened.config.type_vocab_size)?);
     let execution = args.backend.execution();
     let info = api::Info {
         model_id: args.model.clone(),
