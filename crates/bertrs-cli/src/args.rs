@@ -129,6 +129,10 @@ pub struct ServeArgs {
     /// Largest request body in bytes; larger get 413.
     #[arg(long, default_value_t = 2_000_000, value_parser = at_least_one)]
     pub payload_limit: usize,
+    /// Web pages of these origins may call the API from a browser (e.g.
+    /// `--cors-allow-origin https://app.example`); default: any origin, as TEI.
+    #[arg(long, value_delimiter = ',')]
+    pub cors_allow_origin: Vec<String>,
     #[command(flatten)]
     pub backend: BackendArgs,
 }

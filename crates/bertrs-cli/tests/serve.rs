@@ -444,3 +444,29 @@ fn a_bad_model_a_busy_port_or_a_bad_limit_fail_before_serving() {
     assert!(err.contains(&format!("cannot listen on 127.0.0.1:{port}")), "{err}");
     assert_eq!(first.get("/health").0, 200);
 }
+
+#[test]
+fn browsers_of_other_origins_may_call_the_api_as_teis_cors_allows() {
+    let dir = tiny(PROBLEMS[0]);
+    let client = reqwest::blocking::Client::new();
+    let any = Server::start(&dir, &[]);
+    let r = client.post(format!("{}/predict", any.url)).header("origin", "https://app.example").body(r#"{"inputs": "great"}"#).send().unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["access-control-allow-origin"], "*");
+    let pre = client
+        .request(reqwest::Method::OPTIONS, format!("{}/predict", any.url))
+        .header("origin", "https://app.example")
+        .header("access-control-request-method", "POST")
+        .send()
+        .unwrap();
+    assert_eq!(pre.status(), 204);
+    assert_eq!(pre.headers()["access-control-allow-methods"], "GET, POST");
+    assert_eq!(pre.headers()["access-control-allow-headers"], "content-type");
+    // Named origins only.
+    let named = Server::start(&dir, &["--cors-allow-origin", "https://app.example,https://b.example"]);
+    let ask = |origin: &str| client.post(format!("{}/predict", named.url)).header("origin", origin).body(r#"{"inputs": "great"}"#).send().unwrap();
+    assert_eq!(ask("https://b.example").headers()["access-control-allow-origin"], "https://b.example");
+    let other = ask("https://evil.example");
+    assert_eq!(other.status(), 200, "the server answers; the browser withholds it");
+    assert!(other.headers().get("access-control-allow-origin").is_none());
+}

@@ -7,6 +7,7 @@
 
 mod api;
 mod batcher;
+mod cors;
 mod encode;
 mod metrics;
 mod rank;
@@ -83,6 +84,7 @@ pub fn run(args: ServeArgs) -> Result<()> {
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)
         .layer(DefaultBodyLimit::max(args.payload_limit))
+        .layer(axum::middleware::from_fn_with_state(Arc::new(args.cors_allow_origin.clone()), cors::layer))
         .with_state(state);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
     runtime.block_on(async {
