@@ -102,8 +102,10 @@ pub struct ServeArgs {
     /// An HF model directory (e.g. a `bertrs-cli train` output), a hub id or a known asset.
     #[arg(long)]
     pub model: String,
+    /// The address to listen on (`0.0.0.0`: every interface).
     #[arg(long, default_value = "127.0.0.1")]
     pub host: String,
+    /// The port (`0`: a free one, printed on start).
     #[arg(long, default_value_t = 8080)]
     pub port: u16,
     /// Longest input in tokens, special tokens included; longer inputs are refused (413)
