@@ -10,10 +10,13 @@
 //! backends keep burn's formulation: libtorch and the GPU backends generate masks with their
 //! own vectorised generators, on the device.
 
-use burn::tensor::{Distribution, Tensor, TensorData};
+use burn::tensor::{Distribution, Tensor};
 
 use crate::Kernels;
-use crate::splitmix::SplitMix64;
+#[cfg(feature = "flex")]
+use crate::flex_ops::ELEMS_PER_TASK;
+#[cfg(feature = "flex")]
+use crate::splitmix::{GOLDEN_GAMMA, mix64};
 
 /// `x` with dropout `prob` applied (the caller decides whether this is training).
 pub fn dropout<const D: usize>(x: Tensor<D>, prob: f64) -> Tensor<D> {
@@ -21,11 +24,20 @@ pub fn dropout<const D: usize>(x: Tensor<D>, prob: f64) -> Tensor<D> {
         return x;
     }
     let keep = 1.0 - prob;
-    let device = x.device();
-    if Kernels::of(&x) != Kernels::Flex {
-        let mask = x.random_like(Distribution::Bernoulli(keep));
-        return (x * mask).mul_scalar(1.0 / keep);
+    match Kernels::of(&x) {
+        #[cfg(feature = "flex")]
+        Kernels::Flex => flex(x, keep),
+        _ => {
+            let mask = x.random_like(Distribution::Bernoulli(keep));
+            (x * mask).mul_scalar(1.0 / keep)
+        }
     }
+}
+
+/// flex: `x ⊙ mask`, the mask drawn from a seed that the device's generator gives.
+#[cfg(feature = "flex")]
+fn flex<const D: usize>(x: Tensor<D>, keep: f64) -> Tensor<D> {
+    let device = x.device();
     // 48 bits of seed from the device generator (two f32 uniforms, 24 bits each).
     let draw = match Tensor::<1>::random([2], Distribution::Default, &device).into_data().try_into_vec_as::<f32>() {
         Ok(v) => v,
@@ -35,27 +47,53 @@ pub fn dropout<const D: usize>(x: Tensor<D>, prob: f64) -> Tensor<D> {
     let seed = (bits(draw[0]) << 24) | bits(draw[1]);
     let shape = x.shape();
     let mask = keep_mask(seed, shape.num_elements(), keep);
-    x * Tensor::<D>::from_data(TensorData::new(mask, shape), &device)
+    x * Tensor::<D>::from_data(burn::tensor::TensorData::new(mask, shape), &device)
 }
 
 /// `n` values: `1 / keep` with probability `keep`, else 0. Each 64-bit SplitMix64 output
-/// (of a counter, so the stream is a pure function of the seed) decides two elements.
+/// (of a counter, so the stream is a pure function of the seed) decides two elements: output
+/// k (from 1) is `mix64(seed + k·γ)`, so every chunk of the mask is computed on its own, in
+/// parallel and vectorised, and the mask is the sequential stream's (the test pins it).
+#[cfg(feature = "flex")]
 fn keep_mask(seed: u64, n: usize, keep: f64) -> Vec<f32> {
+    use rayon::prelude::*;
     let threshold = (keep * 4_294_967_296.0) as u64;
     let scale = (1.0 / keep) as f32;
-    let mut out = Vec::with_capacity(n + 1);
-    let mut rng = SplitMix64::new(seed);
-    while out.len() < n {
-        let z = rng.next_u64();
-        for half in [z & 0xFFFF_FFFF, z >> 32] {
-            out.push(if half < threshold { scale } else { 0.0 });
-        }
-    }
+    let mut out = vec![0f32; n + n % 2];
+    out.par_chunks_mut(ELEMS_PER_TASK).enumerate().for_each(|(c, chunk)| {
+        let first = (c * ELEMS_PER_TASK / 2) as u64;
+        crate::simd::vectorized(MaskPairs { out: chunk, seed, first, threshold, scale });
+    });
     out.truncate(n);
     out
 }
 
-#[cfg(test)]
+/// One chunk of [`keep_mask`]: pairs `first..` of the stream seeded by `seed`.
+#[cfg(feature = "flex")]
+struct MaskPairs<'a> {
+    out: &'a mut [f32],
+    seed: u64,
+    first: u64,
+    threshold: u64,
+    scale: f32,
+}
+
+/// SplitMix64's step and mix per pair of elements.
+#[cfg(feature = "flex")]
+impl crate::simd::Kernel for MaskPairs<'_> {
+    type Output = ();
+    #[inline(always)]
+    fn run(self) {
+        let Self { out, seed, first, threshold, scale } = self;
+        for (j, pair) in out.chunks_exact_mut(2).enumerate() {
+            let z = mix64(seed.wrapping_add((first + j as u64 + 1).wrapping_mul(GOLDEN_GAMMA)));
+            pair[0] = if z & 0xFFFF_FFFF < threshold { scale } else { 0.0 };
+            pair[1] = if z >> 32 < threshold { scale } else { 0.0 };
+        }
+    }
+}
+
+#[cfg(all(test, feature = "flex"))]
 mod tests {
     use super::*;
 
@@ -75,5 +113,16 @@ mod tests {
         // Pinned: a resumed run redraws these masks.
         let kept: Vec<u8> = keep_mask(12345, 16, 0.5).iter().map(|&v| u8::from(v > 0.0)).collect();
         assert_eq!(kept, [0, 1, 0, 1, 0, 1, 1, 1, 0, 0, 0, 1, 1, 1, 1, 1]);
+        // Across chunk boundaries, the sequential generator's stream, two elements per draw.
+        let n = 3 * ELEMS_PER_TASK + 7;
+        let mut rng = crate::splitmix::SplitMix64::new(99);
+        let want: Vec<f32> = (0..n.div_ceil(2))
+            .flat_map(|_| {
+                let z = rng.next_u64();
+                [z & 0xFFFF_FFFF, z >> 32].map(|h| if h < (0.9f64 * 4_294_967_296.0) as u64 { (1.0 / 0.9f64) as f32 } else { 0.0 })
+            })
+            .take(n)
+            .collect();
+        assert_eq!(keep_mask(99, n, 0.9), want);
     }
 }

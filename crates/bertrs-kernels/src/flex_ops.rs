@@ -8,12 +8,13 @@
 //! backend-extension API (`Tensor::try_into_primitive`, `burn_autodiff::ops::Backward`) lets
 //! a model register an op with its own backward, so each of these is one pass forward and
 //! one pass backward over the rows, on every core (rayon, burn-flex's own pool), reading
-//! flex's buffers in place. Measured per op against PyTorch in BENCHMARKS.md
-//! (`examples/op_bench.rs`).
+//! flex's buffers in place; burn-flex's own softmax forward calls libm's scalar `expf`. The
+//! loops themselves are `host.rs`'s, compiled for the CPU's SIMD level (`simd.rs`). Measured
+//! per op against PyTorch in BENCHMARKS.md (`examples/op_bench.rs`).
 //!
-//! Each entry returns `None` when the tensor is not an f32 flex tensor (or uses a gradient
-//! checkpointing strategy other than the default): the caller then takes burn's own op.
-//! They are reached through `gelu.rs` and `fused.rs`.
+//! Each entry hands its input back (`Err`, or `None` for LayerNorm) when the tensor is not an
+//! f32 flex tensor (or uses a gradient checkpointing strategy other than the default): the
+//! caller then takes burn's own op. They are reached through `gelu.rs` and `fused.rs`.
 
 use burn::backend::Flex;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
@@ -21,12 +22,12 @@ use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::flex::FlexTensor;
-use burn::backend::ops::ActivationOps;
 use burn::tensor::{Shape, Tensor};
 use rayon::prelude::*;
 
-use crate::flex_tensor::{Flexed, contiguous_primitive, flexed, from_ad, primitive as tensor, values};
-use crate::gelu::{gelu_and_derivative, gelu_in_place};
+use crate::flex_tensor::{Ad, Flexed, contiguous_primitive, flexed, from_ad, primitive as tensor, values};
+use crate::host::{GeluAndDerivative, GeluInPlace, LayerNormBackwardRows, LayerNormRows, Mul, SoftmaxBackwardRows, SoftmaxRows};
+use crate::simd::vectorized;
 
 /// Rows per rayon task: large enough to amortise scheduling, small enough to balance.
 const ROWS_PER_TASK: usize = 64;
@@ -43,7 +44,7 @@ fn mul(a: &FlexTensor, b: &FlexTensor) -> FlexTensor {
     let mut out = vec![0f32; va.len()];
     out.par_chunks_mut(ELEMS_PER_TASK)
         .zip(va.par_chunks(ELEMS_PER_TASK).zip(vb.par_chunks(ELEMS_PER_TASK)))
-        .for_each(|(o, (a, b))| o.iter_mut().zip(a.iter().zip(b)).for_each(|(o, (a, b))| *o = a * b));
+        .for_each(|(out, (a, b))| vectorized(Mul { out, a, b }));
     tensor(out, a.layout().shape().clone())
 }
 
@@ -80,7 +81,7 @@ pub(crate) fn gelu<const D: usize>(x: Tensor<D>) -> Result<Tensor<D>, Tensor<D>>
                 Err(e) => unreachable!("`flexed` found a flex tensor: {e:?}"),
             };
             t = contiguous_primitive(t);
-            t.storage_mut::<f32>().par_chunks_mut(ELEMS_PER_TASK).for_each(gelu_in_place);
+            t.storage_mut::<f32>().par_chunks_mut(ELEMS_PER_TASK).for_each(|xs| vectorized(GeluInPlace(xs)));
             from_flex(t)
         }
         Flexed::Tracked(t) => {
@@ -90,7 +91,7 @@ pub(crate) fn gelu<const D: usize>(x: Tensor<D>) -> Result<Tensor<D>, Tensor<D>>
             y.par_chunks_mut(ELEMS_PER_TASK)
                 .zip(dy.par_chunks_mut(ELEMS_PER_TASK))
                 .zip(xs.par_chunks(ELEMS_PER_TASK))
-                .for_each(|((y, dy), xs)| gelu_and_derivative(xs, y, dy));
+                .for_each(|((y, dy), x)| vectorized(GeluAndDerivative { x, y, dy }));
             let (y, dy) = (tensor(y, shape.clone()), tensor(dy, shape));
             let out = match GeluBackward.prepare::<NoCheckpointing>([t.node()]).compute_bound().stateful() {
                 OpsKind::Tracked(prep) => prep.finish(dy, y),
@@ -105,9 +106,13 @@ pub(crate) fn gelu<const D: usize>(x: Tensor<D>) -> Result<Tensor<D>, Tensor<D>>
 // Softmax over the last axis
 // ---------------------------------------------------------------------------------------------
 
-/// Softmax over the last axis: forward is burn-flex's fused row kernel; backward is
-/// `y ⊙ (g − Σ g ⊙ y)` per row (PyTorch's `_softmax_backward_data`), from the saved output.
-pub(crate) fn softmax_last<const D: usize>(x: &Tensor<D>) -> Option<Tensor<D>> {
+/// Softmax over the last axis, one vectorised pass per row (burn-flex's own calls libm's scalar
+/// `expf`: 6x PyTorch's time, `examples/op_bench.rs`); backward is `y ⊙ (g − Σ g ⊙ y)` per row
+/// (PyTorch's `_softmax_backward_data`), from the saved output. At inference it works in place
+/// when the scores are the only handle on their buffer (they are: a fresh `q·kᵀ + mask`).
+/// `Err(x)` when `x` is not an f32 flex tensor.
+#[allow(clippy::result_large_err)] // the input handed back, once per layer
+pub(crate) fn softmax_last<const D: usize>(x: Tensor<D>) -> Result<Tensor<D>, Tensor<D>> {
     #[derive(Debug)]
     struct SoftmaxBackward;
     impl Backward<Flex, 1> for SoftmaxBackward {
@@ -123,22 +128,37 @@ pub(crate) fn softmax_last<const D: usize>(x: &Tensor<D>) -> Option<Tensor<D>> {
             let mut dx = vec![0f32; yv.len()];
             dx.par_chunks_mut(ROWS_PER_TASK * n)
                 .zip(g.par_chunks(ROWS_PER_TASK * n).zip(yv.par_chunks(ROWS_PER_TASK * n)))
-                .for_each(|(dx, (g, y))| {
-                    for ((dx, g), y) in dx.chunks_mut(n).zip(g.chunks(n)).zip(y.chunks(n)) {
-                        let dot: f32 = g.iter().zip(y).map(|(g, y)| g * y).sum();
-                        dx.iter_mut().zip(g.iter().zip(y)).for_each(|(dx, (g, y))| *dx = y * (g - dot));
-                    }
-                });
+                .for_each(|(dx, (g, y))| vectorized(SoftmaxBackwardRows { dx, g, y, n }));
             grads.register::<Flex>(parent.id, tensor(dx, shape));
         }
     }
 
-    let last = D - 1;
-    Some(match flexed(x)? {
-        Flexed::Plain(t) => from_flex(Flex::softmax(t, last)),
+    let n = x.dims()[D - 1];
+    let Some(flexed) = flexed(&x).filter(|_| n > 0) else { return Err(x) };
+    // In place: the scores (`q·kᵀ + mask`) are the only handle on their buffer once the
+    // clone `flexed` made is dropped, so `storage_mut` copies nothing.
+    let in_place = |t: FlexTensor| {
+        let mut t = contiguous_primitive(t);
+        t.storage_mut::<f32>().par_chunks_mut(ROWS_PER_TASK * n).for_each(|x| vectorized(SoftmaxRows { x, n }));
+        t
+    };
+    Ok(match flexed {
+        Flexed::Plain(t) => {
+            drop(t);
+            match x.try_into_primitive::<Flex>() {
+                Ok(t) => from_flex(in_place(t)),
+                Err(e) => unreachable!("`flexed` found a flex tensor: {e:?}"),
+            }
+        }
         Flexed::Tracked(t) => {
-            let y = Flex::softmax(t.primitive().clone(), last);
-            let out = match SoftmaxBackward.prepare::<NoCheckpointing>([t.node()]).compute_bound().stateful() {
+            drop(t);
+            let t = match x.try_into_primitive::<Ad>() {
+                Ok(t) => t,
+                Err(e) => unreachable!("`flexed` found an autodiff flex tensor: {e:?}"),
+            };
+            let node = t.node();
+            let y = in_place(t.into_primitive());
+            let out = match SoftmaxBackward.prepare::<NoCheckpointing>([node]).compute_bound().stateful() {
                 OpsKind::Tracked(prep) => prep.finish(y.clone(), y),
                 OpsKind::UnTracked(prep) => prep.finish(y),
             };
@@ -182,20 +202,7 @@ pub(crate) fn layer_norm<const D: usize>(x: &Tensor<D>, gamma: &Tensor<1>, beta:
                 .zip(rs.par_chunks(ROWS_PER_TASK))
                 .map(|((dx, (g, xh)), rs)| {
                     let (mut dgamma, mut dbeta) = (vec![0f32; d], vec![0f32; d]);
-                    for (((dx, g), xh), &r) in dx.chunks_mut(d).zip(g.chunks(d)).zip(xh.chunks(d)).zip(rs) {
-                        let (mut a, mut b) = (0f32, 0f32);
-                        for i in 0..d {
-                            let gg = g[i] * gm[i];
-                            a += gg;
-                            b += gg * xh[i];
-                            dgamma[i] += g[i] * xh[i];
-                            dbeta[i] += g[i];
-                        }
-                        let (a, b) = (a / d as f32, b / d as f32);
-                        for i in 0..d {
-                            dx[i] = r * (g[i] * gm[i] - a - xh[i] * b);
-                        }
-                    }
+                    vectorized(LayerNormBackwardRows { g, xhat: xh, rstd: rs, gamma: &gm, dx, dgamma: &mut dgamma, dbeta: &mut dbeta });
                     (dgamma, dbeta)
                 })
                 .collect();
@@ -226,17 +233,7 @@ pub(crate) fn layer_norm<const D: usize>(x: &Tensor<D>, gamma: &Tensor<1>, beta:
     y.par_chunks_mut(ROWS_PER_TASK * d)
         .zip(xhat.par_chunks_mut(ROWS_PER_TASK * d))
         .zip(rstd.par_chunks_mut(ROWS_PER_TASK).zip(xs.par_chunks(ROWS_PER_TASK * d)))
-        .for_each(|((y, xhat), (rstd, xs))| {
-            for (((y, xhat), r), x) in y.chunks_mut(d).zip(xhat.chunks_mut(d)).zip(rstd).zip(xs.chunks(d)) {
-                let mean = x.iter().sum::<f32>() / d as f32;
-                let var = x.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / d as f32;
-                *r = 1.0 / (var + eps as f32).sqrt();
-                for i in 0..d {
-                    xhat[i] = (x[i] - mean) * *r;
-                    y[i] = xhat[i] * gm[i] + bt[i];
-                }
-            }
-        });
+        .for_each(|((y, xhat), (rstd, x))| vectorized(LayerNormRows { x, gamma: &gm, beta: &bt, eps: eps as f32, y, xhat, rstd }));
     let y = tensor(y, shape.clone());
     let prep = LayerNormBackward.prepare::<NoCheckpointing>([x.node(), gamma.node(), beta.node()]).compute_bound().stateful();
     let out = match prep {

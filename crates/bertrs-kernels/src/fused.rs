@@ -13,12 +13,12 @@ use crate::Kernels;
 pub fn softmax_last<const D: usize>(x: Tensor<D>) -> Tensor<D> {
     let fused = match Kernels::of(&x) {
         #[cfg(feature = "flex")]
-        Kernels::Flex => crate::flex_ops::softmax_last(&x),
+        Kernels::Flex => crate::flex_ops::softmax_last(x),
         #[cfg(feature = "tch")]
-        Kernels::Tch => crate::tch_ops::softmax_last(&x),
-        _ => None,
+        Kernels::Tch => crate::tch_ops::softmax_last(&x).ok_or(x),
+        _ => Err(x),
     };
-    fused.unwrap_or_else(|| softmax(x, D - 1))
+    fused.unwrap_or_else(|x| softmax(x, D - 1))
 }
 
 /// `ln.forward(x)`; `eps` must be the module's own (`config.layer_norm_eps`: burn keeps its

@@ -4,6 +4,8 @@ use burn::tensor::Tensor;
 use burn::tensor::activation::gelu as burn_gelu;
 
 use crate::Kernels;
+#[cfg(feature = "flex")]
+use crate::simd::exp_nonpositive;
 
 /// `x * 0.5 * (1 + erf(x / sqrt(2)))`, with its exact derivative on every backend.
 ///
@@ -38,38 +40,23 @@ pub fn gelu<const D: usize>(x: Tensor<D>) -> Tensor<D> {
 /// serves both. libm's `erff` is a branchy scalar call that does not vectorise (it was 11% of
 /// a training step and 17% of `predict`, BENCHMARKS.md); this vectorises, and GELU and its
 /// derivative stay within 3e-7 of exact (unit test below), well inside the parity tolerances.
+#[cfg(feature = "flex")]
 #[inline(always)]
-#[cfg_attr(not(feature = "flex"), allow(dead_code))]
 fn erf_and_gauss(x: f32) -> (f32, f32) {
     const P: f32 = 0.327_591_1;
     #[allow(clippy::excessive_precision)] // the published digits, rounded to f32 by the compiler
     const A: [f32; 5] = [0.254_829_592, -0.284_496_736, 1.421_413_741, -1.453_152_027, 1.061_405_429];
     let u = x.abs() * std::f32::consts::FRAC_1_SQRT_2;
-    let gauss = exp_neg(0.5 * x * x);
+    let gauss = exp_nonpositive(-0.5 * x * x);
     let t = 1.0 / (1.0 + P * u);
     let poly = t * (A[0] + t * (A[1] + t * (A[2] + t * (A[3] + t * A[4]))));
     ((1.0 - poly * gauss).copysign(x), gauss)
 }
 
-/// e^(-z) for z ≥ 0 (or NaN), branch-free: e^(-z) = 2^n e^r with n = round(-z / ln 2) and
-/// |r| ≤ ln2 / 2, e^r by its degree-6 Taylor polynomial (truncation ≤ 1.3e-7, with f32 rounding ≤ 3e-7 relative), 2^n built in
-/// the exponent bits. Clamped at e^-87, just above the smallest normal f32.
+/// GELU and its derivative y' = Φ(x) + x φ(x) of `xs` into `y` and `dy`, element by element
+/// (inlined into a [`crate::simd::Kernel`]).
+#[cfg(feature = "flex")]
 #[inline(always)]
-#[cfg_attr(not(feature = "flex"), allow(dead_code))]
-fn exp_neg(z: f32) -> f32 {
-    const LN2_HI: f32 = 0.693_359_4;
-    const LN2_LO: f32 = -2.121_944_4e-4;
-    let y = (-z).max(-87.0);
-    // y ≤ 0, so truncating y/ln2 - 0.5 rounds to the nearest integer.
-    let n = (y * std::f32::consts::LOG2_E - 0.5) as i32;
-    let nf = n as f32;
-    let r = y - nf * LN2_HI - nf * LN2_LO;
-    let p = 1.0 + r * (1.0 + r * (0.5 + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0))))));
-    p * f32::from_bits(((n + 127) as u32) << 23)
-}
-
-/// GELU and its derivative y' = Φ(x) + x φ(x), element by element.
-#[cfg_attr(not(feature = "flex"), allow(dead_code))]
 pub(crate) fn gelu_and_derivative(xs: &[f32], y: &mut [f32], dy: &mut [f32]) {
     let inv_sqrt_2pi: f32 = 1.0 / (2.0 * std::f32::consts::PI).sqrt();
     for ((&x, y), dy) in xs.iter().zip(y).zip(dy) {
@@ -81,14 +68,15 @@ pub(crate) fn gelu_and_derivative(xs: &[f32], y: &mut [f32], dy: &mut [f32]) {
 }
 
 /// GELU in place.
-#[cfg_attr(not(feature = "flex"), allow(dead_code))]
+#[cfg(feature = "flex")]
+#[inline(always)]
 pub(crate) fn gelu_in_place(xs: &mut [f32]) {
     for x in xs {
         *x *= 0.5 * (1.0 + erf_and_gauss(*x).0);
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "flex"))]
 mod tests {
     use super::*;
 
@@ -101,6 +89,10 @@ mod tests {
         let mut inplace = xs.clone();
         gelu_in_place(&mut inplace);
         assert_eq!(inplace, y);
+        // Compiled for this CPU's SIMD level, the same bits.
+        let (mut vy, mut vdy) = (vec![0.0; xs.len()], vec![0.0; xs.len()]);
+        crate::simd::vectorized(crate::host::GeluAndDerivative { x: &xs, y: &mut vy, dy: &mut vdy });
+        assert!(vy.iter().zip(&y).chain(vdy.iter().zip(&dy)).all(|(a, b)| a.to_bits() == b.to_bits()));
         let (mut worst_y, mut worst_dy) = (0f64, 0f64);
         for ((&x, &y), &dy) in xs.iter().zip(&y).zip(&dy) {
             let x = x as f64;
@@ -112,16 +104,5 @@ mod tests {
             worst_dy = worst_dy.max((dy as f64 - want_dy).abs() / want_dy.abs().max(1.0));
         }
         assert!(worst_y < 3e-7 && worst_dy < 3e-7, "gelu {worst_y:e}, gelu' {worst_dy:e}");
-    }
-
-    #[test]
-    fn exp_neg_is_within_3e7_relative() {
-        for i in 0..=87 * 256 {
-            let z = i as f32 / 256.0;
-            let want = (-(z as f64)).exp();
-            let got = exp_neg(z) as f64;
-            assert!((got - want).abs() / want < 3e-7, "e^-{z}: {got} vs {want}");
-        }
-        assert_eq!(exp_neg(0.0), 1.0);
     }
 }

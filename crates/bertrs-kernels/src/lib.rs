@@ -3,7 +3,7 @@
 //!
 //! | op | flex | libtorch | any other backend |
 //! |---|---|---|---|
-//! | [`gelu`] (exact, erf) | vectorised host kernel, derivative kept from the forward | libtorch's fused GELU | erf spelled out (burn's default `gelu_backward` differentiates the tanh form) |
+//! | [`gelu`] (exact, erf) | host kernel, derivative kept from the forward | libtorch's fused GELU | erf spelled out (burn's default `gelu_backward` differentiates the tanh form) |
 //! | [`softmax_last`] | host row kernel + PyTorch's backward | libtorch's softmax + PyTorch's backward | burn's `softmax` |
 //! | [`layer_norm`] | host row kernel + PyTorch's backward | libtorch's `layer_norm` + PyTorch's backward | burn's `LayerNorm` |
 //! | [`dropout`] | counter-based mask on the host | burn's (libtorch's generator) | burn's |
@@ -16,6 +16,8 @@
 //! libtorch, anything else takes the generic ops. `bertrs-model` and `bertrs-train` call these
 //! and hold no backend checks of their own. Each op has a parity test against burn's plain ops
 //! (`tests/parity.rs`), run on every backend by `cargo xtask test`.
+//!
+//! flex's host loops run compiled for the CPU's SIMD level, chosen at run time (`simd.rs`).
 //!
 //! The backend cargo features (`flex`, `tch`, `wgpu`) compile a backend in; [`device`] picks
 //! one at run time by name.
@@ -44,6 +46,10 @@ mod clip_tch;
 mod flex_ops;
 #[cfg(feature = "flex")]
 mod flex_tensor;
+#[cfg(feature = "flex")]
+mod host;
+#[cfg(feature = "flex")]
+mod simd;
 #[cfg(feature = "tch")]
 mod tch_ops;
 #[cfg(feature = "tch")]

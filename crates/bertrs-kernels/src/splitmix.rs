@@ -14,7 +14,7 @@ impl SplitMix64 {
     }
 
     pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        self.0 = self.0.wrapping_add(GOLDEN_GAMMA);
         mix64(self.0)
     }
 
@@ -25,8 +25,13 @@ impl SplitMix64 {
     }
 }
 
+/// SplitMix64's increment (2^64 / φ, odd): output k of a generator seeded with `s` is
+/// `mix64(s + k·GOLDEN_GAMMA)`.
+pub const GOLDEN_GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
+
 /// SplitMix64's output function: a bijection of u64 whose outputs look independent for
 /// neighbouring inputs (used alone to hash a position into a seed).
+#[inline(always)] // inside vectorised loops (dropout masks)
 pub fn mix64(mut z: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
