@@ -118,9 +118,27 @@ pub fn backends(asked: &[String]) -> Result<(Vec<String>, Vec<String>)> {
     Ok((backends, features))
 }
 
+/// A cargo command at the workspace root, without the variables `cargo run` set for xtask
+/// itself (`CARGO_MANIFEST_DIR`, `CARGO_PKG_*`, …): build scripts such as ring's declare
+/// `rerun-if-env-changed` on those names, and cargo compares them with its own environment, so
+/// inheriting xtask's values made every build through xtask rerun ring's build script and
+/// rebuild what depends on it, after any build from a shell (and between clones at other
+/// paths).
 pub fn cargo() -> Command {
     let mut c = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
     c.current_dir(root());
+    for (name, _) in std::env::vars_os() {
+        let set_for_xtask = name.to_str().is_some_and(|n| {
+            n.starts_with("CARGO_PKG_")
+                || matches!(
+                    n,
+                    "CARGO_MANIFEST_DIR" | "CARGO_MANIFEST_PATH" | "CARGO_MANIFEST_LINKS" | "CARGO_CRATE_NAME" | "CARGO_BIN_NAME" | "CARGO_PRIMARY_PACKAGE" | "OUT_DIR"
+                )
+        });
+        if set_for_xtask {
+            c.env_remove(name);
+        }
+    }
     c
 }
 
@@ -140,6 +158,19 @@ mod tests {
 
     fn parse(args: &[&str]) -> Result<Cmd, clap::Error> {
         Cli::try_parse_from(std::iter::once("cargo xtask").chain(args.iter().copied())).map(|c| c.command)
+    }
+
+    /// `cargo test` sets the package's variables for this process, as `cargo run` does for
+    /// xtask: the child cargo must not see them (ring's build script would rerun).
+    #[test]
+    fn child_cargo_does_not_inherit_xtasks_package_variables() {
+        assert!(std::env::var_os("CARGO_MANIFEST_DIR").is_some() && std::env::var_os("CARGO_PKG_NAME").is_some());
+        let cmd = cargo();
+        let removed: Vec<_> = cmd.get_envs().filter(|(_, v)| v.is_none()).map(|(k, _)| k.to_string_lossy().into_owned()).collect();
+        for name in ["CARGO_MANIFEST_DIR", "CARGO_PKG_NAME", "CARGO_PKG_VERSION_MAJOR"] {
+            assert!(removed.iter().any(|r| r == name), "{name} reaches the child cargo: {removed:?}");
+        }
+        assert!(!removed.iter().any(|r| r == "CARGO_TARGET_DIR" || r == "CARGO_HOME"), "{removed:?}");
     }
 
     #[test]
