@@ -165,12 +165,14 @@ fn files_written_by_pyarrow_read_the_same() {
 
 /// Corrupt files the fuzzer found: a footer that places a column outside the file, a
 /// dictionary-encoded page without its dictionary (the parquet crate's decoder panics on it;
-/// the panic becomes this file's error), and a 1 KB file whose dictionary claims billions of
-/// values (the decoder would allocate gigabytes for them).
+/// the panic becomes this file's error), a 1 KB file whose dictionary claims billions of
+/// values (the decoder would allocate gigabytes for them; its next page header is corrupt
+/// too, and the page-header walk now stops it first), and a 1 KB file whose page header has
+/// a field that claims 2^31 elements (the parquet crate's skipper took 40 s over it).
 #[test]
 fn corrupt_files_the_fuzzer_found_are_errors() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/regressions/parquet_rows");
-    let cases = [("negative_column_offset", "outside the file"), ("dictionary_page_missing", "row group"), ("dictionary_bomb", "its dictionary claims")];
+    let cases = [("negative_column_offset", "outside the file"), ("dictionary_page_missing", "row group"), ("dictionary_bomb", "row group 0"), ("page_header_skip_bomb", "the page header at byte")];
     for (name, needle) in cases {
         let path = dir.join(name);
         let bytes = std::fs::read(&path).unwrap();
@@ -180,4 +182,27 @@ fn corrupt_files_the_fuzzer_found_are_errors() {
         let e = result.expect_err(name).to_string();
         assert!(e.contains(name) && e.contains(needle), "{name}: {e}");
     }
+}
+
+/// A dictionary page that claims more values than its bytes can hold (the check that stopped
+/// `dictionary_bomb` before the page-header walk existed): a label column of one int32 value
+/// has a 4-byte dictionary; its header's value count is patched from 1 to 63 (zig-zag 0x02 →
+/// 0x7e, the same length), more than the 8 · 4 + 8 values 4 bytes can hold.
+#[test]
+fn a_dictionary_that_claims_more_values_than_its_bytes_is_an_error() {
+    let d = tempfile::tempdir().unwrap();
+    let labels: ArrayRef = Arc::new(arrow_array::Int32Array::from(vec![1; 5]));
+    let p = write(d.path(), "dict.parquet", vec![("text", strings(&["a", "b", "c", "d", "e"])), ("label", labels)], 10, None);
+    let mut bytes = std::fs::read(&p).unwrap();
+    let reader = parquet::file::serialized_reader::SerializedFileReader::new(std::fs::File::open(&p).unwrap()).unwrap();
+    let meta = parquet::file::reader::FileReader::metadata(&reader);
+    let at = meta.row_group(0).column(1).dictionary_page_offset().expect("the label column is dictionary-encoded") as usize;
+    // type 2 (dictionary), two sizes, field 7 (the dictionary header), its field 1: num_values.
+    let header = &bytes[at..at + 10];
+    let num_values = header.iter().position(|&b| b == 0x4c).expect("a dictionary page header") + 2;
+    assert_eq!((header[num_values - 1], header[num_values]), (0x15, 0x02), "{header:02x?}");
+    bytes[at + num_values] = 0x7e;
+    std::fs::write(&p, &bytes).unwrap();
+    let e = read_rows(&p, &Columns::default()).unwrap_err().to_string();
+    assert!(e.contains("dict.parquet") && e.contains("row group 0, column `label`: its dictionary claims 63 values in 4 bytes"), "{e}");
 }

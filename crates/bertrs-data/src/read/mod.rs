@@ -1,7 +1,7 @@
 //! Row readers. Column choice follows `run_glue.py`: `sentence1`/`sentence2` if present,
 //! else `text`/`text_pair`, else the first one or two non-label columns; explicit names win.
 //!
-//! One file a format: `csv.rs` (CSV and TSV), `jsonl.rs`, `json_array.rs`, `parquet.rs`; the
+//! One file a format: `csv.rs` (CSV and TSV), `jsonl.rs`, `json_array.rs`, `parquet.rs` (its page headers checked in `parquet_pages.rs`); the
 //! column rules in `columns.rs`, decompression in `compressed.rs`; here the format is picked
 //! and the rows come out of one `RowReader`.
 
@@ -11,6 +11,7 @@ mod csv;
 mod json_array;
 mod jsonl;
 mod parquet;
+mod parquet_pages;
 
 use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};

@@ -31,6 +31,7 @@ use parquet::file::serialized_reader::SerializedPageReader;
 use serde_json::{Map, Value};
 
 use super::columns::{Columns, Resolved, Row, resolve, row_from_json};
+use super::parquet_pages;
 use crate::{Error, Result};
 
 /// Rows per record batch: small against a row group, large enough to amortise the decoding.
@@ -162,6 +163,7 @@ impl<S: Source> ParquetRows<S> {
                 return Ok(false);
             }
             self.next_group += 1;
+            self.check_page_headers(group)?;
             self.check_dictionaries(group)?;
             let source = self.source.reopen().map_err(|source| Error::Read { path: self.path.clone(), source })?;
             let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(source, self.meta.clone())
@@ -172,6 +174,23 @@ impl<S: Source> ParquetRows<S> {
                 .map_err(|e| self.group_error(group, None, e))?;
             self.batches = Some(reader);
         }
+    }
+
+    /// Every page header of the row group's columns, walked with bounded work before the
+    /// parquet crate parses them (`parquet_pages.rs`).
+    fn check_page_headers(&self, group: usize) -> Result<()> {
+        let row_group = self.meta.metadata().row_group(group);
+        for &leaf in &self.leaves {
+            let chunk = row_group.column(leaf);
+            // `check_chunks` has placed the chunk inside the file.
+            let (start, len) = chunk.byte_range();
+            let open = |at| self.source.get_read(at).map_err(std::io::Error::other);
+            parquet_pages::check_chunk(open, start, len).map_err(|bad| {
+                let message = format!("the page header at byte {}: {} (a corrupt file)", bad.offset, bad.message);
+                self.group_error(group, Some(&chunk.column_path().string()), message)
+            })?;
+        }
+        Ok(())
     }
 
     /// A dictionary page's value count against its bytes: every value takes at least a bit
@@ -185,7 +204,7 @@ impl<S: Source> ParquetRows<S> {
             if chunk.dictionary_page_offset().is_none() {
                 continue;
             }
-            let column = chunk.column_path().to_string();
+            let column = chunk.column_path().string();
             let source = self.source.reopen().map_err(|source| Error::Read { path: self.path.clone(), source })?;
             let mut pages = SerializedPageReader::new(Arc::new(source), chunk, row_group.num_rows().max(0) as usize, None)
                 .map_err(|e| self.group_error(group, Some(&column), e))?;
@@ -263,7 +282,7 @@ fn check_chunks(meta: &ArrowReaderMetadata, file_len: u64) -> Result<(), String>
             if !inside {
                 return Err(format!(
                     "row group {g}, column `{}`: the footer places its data at bytes {start}..{}, outside the file's {file_len} bytes (a corrupt file)",
-                    chunk.column_path(),
+                    chunk.column_path().string(),
                     start.saturating_add(len)
                 ));
             }
