@@ -91,6 +91,30 @@ impl BackendChoice {
     }
 }
 
+/// `f` over `items` (independent inference batches), the results in `items`' order.
+///
+/// On flex several run at once, one per rayon thread: each batch's own ops (GEMMs, our
+/// kernels) use the same pool, so a thread waiting on a batch's parallel op steals another
+/// batch's work instead of idling at the op's join (the serial stretches between ops —
+/// gather/scatter, small elementwise ops — stop costing a core). Every batch's result is the
+/// same bits either way: no op's arithmetic depends on the thread count. libtorch already
+/// spreads each op over every core, and a GPU runs one stream, so there they run one after
+/// another.
+pub fn map_batches<T, R, E>(device: &Device, items: &[T], f: impl Fn(&T) -> std::result::Result<R, E> + Sync) -> std::result::Result<Vec<R>, E>
+where
+    T: Sync,
+    R: Send,
+    E: Send,
+{
+    #[cfg(feature = "flex")]
+    if crate::Kernels::of(&burn::tensor::Tensor::<1>::zeros([1], device)) == crate::Kernels::Flex {
+        use rayon::prelude::*;
+        return items.par_iter().map(&f).collect();
+    }
+    let _ = device;
+    items.iter().map(f).collect()
+}
+
 impl fmt::Display for BackendChoice {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

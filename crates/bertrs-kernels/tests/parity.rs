@@ -228,3 +228,22 @@ fn rows_gather_and_scatter() {
     // Rows 0, 4, 5 pass through with the weights of the rows they land on; 1–3 get nothing.
     assert_eq!(values(x.grad(&g).expect("a gradient")), vec![1., 2., 0., 0., 0., 0., 0., 0., 9., 10., 11., 12.]);
 }
+
+/// `map_batches` (several inference batches at once on flex): each batch's result is the same
+/// bits as run alone, in the items' order, and an error of one batch is the call's error.
+#[test]
+fn map_batches_keeps_order_bits_and_errors() {
+    let device = device();
+    let weights = Tensor::<2>::random([64, 48], Distribution::Normal(0.0, 1.0), &device);
+    let batches: Vec<Tensor<2>> = (0..12).map(|i| Tensor::<2>::random([8 + i, 64], Distribution::Normal(0.0, 1.0), &device)).collect();
+    let run = |x: &Tensor<2>| values(bertrs_kernels::gelu(x.clone().matmul(weights.clone())));
+    let alone: Vec<Vec<f32>> = batches.iter().map(run).collect();
+    let together = bertrs_kernels::device::map_batches(&device, &batches, |x| Ok::<_, ()>(run(x))).unwrap();
+    assert_eq!(together.len(), alone.len());
+    for (i, (a, b)) in together.iter().zip(&alone).enumerate() {
+        assert!(a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits()), "batch {i} differs");
+    }
+    let idx: Vec<usize> = (0..100).collect();
+    let err = bertrs_kernels::device::map_batches(&device, &idx, |&i| if i == 37 { Err(i) } else { Ok(i) });
+    assert_eq!(err, Err(37));
+}

@@ -174,9 +174,12 @@ impl Window<'_> {
         order.sort_by_key(|&i| data.length(i));
         let mut logits = vec![Vec::new(); data.len()];
         let n = self.config.num_labels();
-        for chunk in order.chunks(self.batch_size) {
+        let batches: Vec<&[usize]> = order.chunks(self.batch_size).collect();
+        let outs = bertrs_model::device::map_batches(self.device, &batches, |chunk| -> Result<Vec<f32>> {
             let input = data.batch(chunk, self.device)?.input.with_execution(self.execution);
-            let out = model.forward(input).into_data().try_into_vec_as::<f32>().map_err(|e| anyhow::anyhow!("reading logits: {e:?}"))?;
+            model.forward(input).into_data().try_into_vec_as::<f32>().map_err(|e| anyhow::anyhow!("reading logits: {e:?}"))
+        })?;
+        for (chunk, out) in batches.iter().zip(outs) {
             for (k, &i) in chunk.iter().enumerate() {
                 logits[i] = out[k * n..(k + 1) * n].to_vec();
             }
