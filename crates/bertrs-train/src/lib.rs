@@ -83,7 +83,7 @@ pub type ExportError = Box<dyn std::error::Error + Send + Sync>;
 pub type BatchError = Box<dyn std::error::Error + Send + Sync>;
 
 /// A model the trainer can train: a batch in, loss and logits out.
-pub trait Classifier: Module + Clone {
+pub trait Classifier: Module + Clone + Sync {
     type Batch;
     fn step(&self, batch: Self::Batch) -> StepOutput;
     /// Extra files for each checkpoint directory (e.g. an HF model directory, so a checkpoint
@@ -94,8 +94,9 @@ pub trait Classifier: Module + Clone {
 }
 
 /// Examples the trainer can batch. `batch` builds tensors on the device it is given (the
-/// autodiff device for training, the plain one for evaluation).
-pub trait Dataset {
+/// autodiff device for training, the plain one for evaluation). `Sync`: evaluation builds
+/// several batches at once on backends that gain from it (`device::map_batches`).
+pub trait Dataset: Sync {
     type Batch;
     fn len(&self) -> usize;
     fn is_empty(&self) -> bool {

@@ -489,12 +489,18 @@ impl Trainer {
         let model = model.valid();
         let (mut rows, mut loss_sum) = (Vec::with_capacity(data.len()), 0f64);
         let indices: Vec<usize> = (0..data.len()).collect();
-        for idx in indices.chunks(self.args.per_device_eval_batch_size) {
+        let chunks: Vec<&[usize]> = indices.chunks(self.args.per_device_eval_batch_size).collect();
+        // Several batches at once where the backend gains from it (flex); the results come
+        // back in order, so the loss is summed in the same order either way.
+        let outs = bertrs_kernels::device::map_batches(&self.device, &chunks, |idx| -> Result<(f32, usize, Vec<f32>)> {
             let out = model.step(data.batch(idx, &self.device).map_err(Error::Batch)?);
-            loss_sum += out.loss.into_scalar::<f32>() as f64 * idx.len() as f64;
-            let [b, n] = out.logits.dims();
+            let [_, n] = out.logits.dims();
             let logits = out.logits.into_data().try_into_vec_as::<f32>().map_err(|e| Error::ReadBack { what: "logits", msg: format!("{e:?}") })?;
-            rows.extend((0..b).map(|r| logits[r * n..(r + 1) * n].to_vec()));
+            Ok((out.loss.into_scalar::<f32>(), n, logits))
+        })?;
+        for (idx, (loss, n, logits)) in chunks.iter().zip(outs) {
+            loss_sum += loss as f64 * idx.len() as f64;
+            rows.extend(logits.chunks(n.max(1)).map(<[f32]>::to_vec));
         }
         let targets: Vec<Target> = (0..data.len()).map(|i| data.target(i)).collect();
         let loss = loss_sum / data.len().max(1) as f64;

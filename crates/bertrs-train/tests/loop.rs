@@ -359,9 +359,9 @@ fn drop_last_and_group_by_length() {
 
 /// The same points seen as a regression (the class id as a value) or a multi-label problem
 /// (the class and the next one apply).
-struct As<F: Fn(usize) -> Target>(Points, F);
+struct As<F: Fn(usize) -> Target + Sync>(Points, F);
 
-impl<F: Fn(usize) -> Target> Dataset for As<F> {
+impl<F: Fn(usize) -> Target + Sync> Dataset for As<F> {
     type Batch = (Tensor<2>, Tensor<1, Int>);
     fn len(&self) -> usize {
         self.0.len()
