@@ -97,22 +97,49 @@ impl BackendChoice {
 /// kernels) use the same pool, so a thread waiting on a batch's parallel op steals another
 /// batch's work instead of idling at the op's join (the serial stretches between ops —
 /// gather/scatter, small elementwise ops — stop costing a core). Every batch's result is the
-/// same bits either way: no op's arithmetic depends on the thread count. libtorch already
-/// spreads each op over every core, and a GPU runs one stream, so there they run one after
-/// another.
+/// same bits either way: no op's arithmetic depends on the thread count. On libtorch's CPU
+/// device likewise, one batch per core (`tch_one_op_thread`). A GPU runs one stream: there
+/// they run one after another.
 pub fn map_batches<T, R, E>(device: &Device, items: &[T], f: impl Fn(&T) -> std::result::Result<R, E> + Sync) -> std::result::Result<Vec<R>, E>
 where
     T: Sync,
     R: Send,
     E: Send,
 {
+    let probe = burn::tensor::Tensor::<1>::zeros([1], device);
     #[cfg(feature = "flex")]
-    if crate::Kernels::of(&burn::tensor::Tensor::<1>::zeros([1], device)) == crate::Kernels::Flex {
+    if crate::Kernels::of(&probe) == crate::Kernels::Flex {
         use rayon::prelude::*;
         return items.par_iter().map(&f).collect();
     }
-    let _ = device;
+    #[cfg(feature = "tch")]
+    if crate::tch_tensor::is_cpu_f32(&probe) {
+        return tch_one_op_thread(|| {
+            use rayon::prelude::*;
+            items.par_iter().map(&f).collect()
+        });
+    }
+    drop(probe);
     items.iter().map(f).collect()
+}
+
+/// libtorch on the CPU: runs `work` (batches on rayon's threads) with libtorch's intra-op
+/// pool at one thread, so each batch's ops run on its own core instead of every op splitting
+/// over all of them and meeting at each op's end; the setting is process-wide and restored
+/// after. libtorch is called from several threads at once as PyTorch's inter-op parallelism
+/// does. MKL's GEMMs may round differently on one thread than on several, so results match a
+/// one-at-a-time run within float rounding, not bit for bit.
+#[cfg(feature = "tch")]
+fn tch_one_op_thread<R>(work: impl FnOnce() -> R) -> R {
+    let threads = tch::get_num_threads();
+    // With one rayon thread the batches run one after another: libtorch keeps its threads.
+    if threads <= 1 || rayon::current_num_threads() <= 1 {
+        return work();
+    }
+    tch::set_num_threads(1);
+    let out = work();
+    tch::set_num_threads(threads);
+    out
 }
 
 impl fmt::Display for BackendChoice {

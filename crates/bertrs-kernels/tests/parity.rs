@@ -229,8 +229,9 @@ fn rows_gather_and_scatter() {
     assert_eq!(values(x.grad(&g).expect("a gradient")), vec![1., 2., 0., 0., 0., 0., 0., 0., 9., 10., 11., 12.]);
 }
 
-/// `map_batches` (several inference batches at once on flex): each batch's result is the same
-/// bits as run alone, in the items' order, and an error of one batch is the call's error.
+/// `map_batches` (several inference batches at once on flex and libtorch's CPU): each batch's
+/// result is what it is run alone (flex: the same bits), in the items' order, and an error of
+/// one batch is the call's error.
 #[test]
 fn map_batches_keeps_order_bits_and_errors() {
     let device = device();
@@ -241,7 +242,13 @@ fn map_batches_keeps_order_bits_and_errors() {
     let together = bertrs_kernels::device::map_batches(&device, &batches, |x| Ok::<_, ()>(run(x))).unwrap();
     assert_eq!(together.len(), alone.len());
     for (i, (a, b)) in together.iter().zip(&alone).enumerate() {
-        assert!(a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits()), "batch {i} differs");
+        // flex: the same bits; libtorch runs them with one intra-op thread, where MKL may
+        // round differently.
+        if expected_kernels() == Kernels::Flex {
+            assert!(a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits()), "batch {i} differs");
+        } else {
+            assert_close(&format!("batch {i}"), a, b, TOL);
+        }
     }
     let idx: Vec<usize> = (0..100).collect();
     let err = bertrs_kernels::device::map_batches(&device, &idx, |&i| if i == 37 { Err(i) } else { Ok(i) });
