@@ -25,7 +25,7 @@ use burn::backend::flex::FlexTensor;
 use burn::tensor::{Shape, Tensor};
 use rayon::prelude::*;
 
-use crate::flex_tensor::{Ad, Flexed, contiguous_primitive, flexed, from_ad, primitive as tensor, values};
+use crate::flex_tensor::{Ad, Flexed, contiguous, contiguous_primitive, flexed, from_ad, primitive as tensor, values};
 use crate::host::{GeluAndDerivative, GeluInPlace, LayerNormBackwardRows, LayerNormRows, Mul, SoftmaxBackwardRows, SoftmaxRows};
 use crate::simd::vectorized;
 
@@ -76,11 +76,7 @@ pub(crate) fn gelu<const D: usize>(x: Tensor<D>) -> Result<Tensor<D>, Tensor<D>>
         // handle on its buffer: GELU in place, copying only when it is shared or strided.
         Flexed::Plain(t) => {
             drop(t);
-            let mut t = match x.try_into_primitive::<Flex>() {
-                Ok(t) => t,
-                Err(e) => unreachable!("`flexed` found a flex tensor: {e:?}"),
-            };
-            t = contiguous_primitive(t);
+            let mut t = contiguous(x);
             t.storage_mut::<f32>().par_chunks_mut(ELEMS_PER_TASK).for_each(|xs| vectorized(GeluInPlace(xs)));
             from_flex(t)
         }
@@ -145,10 +141,7 @@ pub(crate) fn softmax_last<const D: usize>(x: Tensor<D>) -> Result<Tensor<D>, Te
     Ok(match flexed {
         Flexed::Plain(t) => {
             drop(t);
-            match x.try_into_primitive::<Flex>() {
-                Ok(t) => from_flex(in_place(t)),
-                Err(e) => unreachable!("`flexed` found a flex tensor: {e:?}"),
-            }
+            from_flex(in_place(contiguous(x)))
         }
         Flexed::Tracked(t) => {
             drop(t);
