@@ -39,7 +39,17 @@ fn assert_close(what: &str, got: &[f32], want: &[f32], tol: f32) {
     assert!(d <= tol, "{what}: max |diff| {d:e} at {i} ({} vs {})", got[i], want[i]);
 }
 
+/// The device's generator is one per process and the tests run on several threads: a test
+/// that seeds it and draws twice holds this lock, and every other draw takes it too, so no
+/// draw of another test falls between the seed and its draws.
+static GENERATOR: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn generator() -> std::sync::MutexGuard<'static, ()> {
+    GENERATOR.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 fn random<const D: usize>(shape: [usize; D], device: &Device) -> Tensor<D> {
+    let _draw = generator();
     Tensor::random(shape, Distribution::Normal(0.0, 2.0), device)
 }
 
@@ -139,6 +149,7 @@ fn layer_norm_matches_burns() {
 #[test]
 fn dropout_masks_scale_route_gradients_and_follow_the_seed() {
     let ad = device().autodiff();
+    let _seeded = generator();
     let run = |seed: u64| {
         ad.seed(seed);
         let x = Tensor::<2>::ones([64, 64], &ad).require_grad();
@@ -235,8 +246,8 @@ fn rows_gather_and_scatter() {
 #[test]
 fn map_batches_keeps_order_bits_and_errors() {
     let device = device();
-    let weights = Tensor::<2>::random([64, 48], Distribution::Normal(0.0, 1.0), &device);
-    let batches: Vec<Tensor<2>> = (0..12).map(|i| Tensor::<2>::random([8 + i, 64], Distribution::Normal(0.0, 1.0), &device)).collect();
+    let weights = random([64, 48], &device);
+    let batches: Vec<Tensor<2>> = (0..12).map(|i| random([8 + i, 64], &device)).collect();
     let run = |x: &Tensor<2>| values(bertrs_kernels::gelu(x.clone().matmul(weights.clone())));
     let alone: Vec<Vec<f32>> = batches.iter().map(run).collect();
     let together = bertrs_kernels::device::map_batches(&device, &batches, |x| Ok::<_, ()>(run(x))).unwrap();
