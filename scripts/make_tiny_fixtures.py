@@ -15,7 +15,8 @@ model.safetensors) and `reference.safetensors` with:
   loss                                        F32 [1]
   grad.<hf key>                               F32, d loss / d parameter after one backward
 All in float32 on CPU, dropout probabilities 0 so the backward is deterministic.
-The single-label directory also holds the weights as `pytorch_model.bin` (torch.save of the
+The single-label directory also holds `optimizer_reference.safetensors` and
+`optimizer_reference_batch20.safetensors` (see their functions) and the weights as `pytorch_model.bin` (torch.save of the
 state dict). Each directory also holds a 100-token WordPiece tokenizer (vocab.txt, tokenizer.json, ...)
 saved by BertTokenizerFast, and `predict_reference.jsonl`: texts of `predict_input.jsonl`
 run through that tokenizer (max_length 16) and the model one at a time, with their logits.
@@ -108,6 +109,65 @@ def optimizer_reference():
     print("optimizer losses", [float(ref[f"loss.{k}"]) for k in range(5)])
 
 
+def big_batch():
+    """20 rows for the single-label tiny model (a batch the trainer splits into shards):
+    word ids 5..99 between [CLS] and [SEP], lengths 3..12, every third row a pair (type ids 1
+    on its second segment), right-padded to 12; labels 0..2. Fixed by Python's own generator."""
+    import random
+    rng = random.Random(20261203)
+    ids, mask, types, labels = [], [], [], []
+    for i in range(20):
+        n = rng.randint(3, 12)
+        if i % 3 == 2 and n >= 5:
+            a = rng.randint(1, n - 4)
+            row = [2] + [rng.randint(5, 99) for _ in range(a)] + [3]
+            row_types = [0] * len(row)
+            row += [rng.randint(5, 99) for _ in range(n - len(row) - 1)] + [3]
+            row_types += [1] * (n - len(row_types))
+        else:
+            row = [2] + [rng.randint(5, 99) for _ in range(n - 2)] + [3]
+            row_types = [0] * n
+        ids.append(row + [0] * (12 - n))
+        mask.append([1] * n + [0] * (12 - n))
+        types.append(row_types + [0] * (12 - n))
+        labels.append(rng.randint(0, 2))
+    return (torch.tensor(ids), torch.tensor(mask), torch.tensor(types)), torch.tensor(labels)
+
+
+def optimizer_reference_batch20():
+    """The same recipe as `optimizer_reference` for 3 steps, each on the 20 rows of
+    `big_batch()` as one batch of 20 (the loss is the mean over the 20, as Trainer's).
+    Writes optimizer_reference_batch20.safetensors: input_ids, attention_mask,
+    token_type_ids, labels, loss.<k>, grad_norm.<k>, and the final param.<name>."""
+    from transformers import get_linear_schedule_with_warmup
+    from transformers.trainer_pt_utils import get_parameter_names
+    from transformers.pytorch_utils import ALL_LAYERNORM_LAYERS
+    d = os.path.join(OUT, "single_label_classification")
+    model = BertForSequenceClassification.from_pretrained(d).train()
+    decay = [n for n in get_parameter_names(model, ALL_LAYERNORM_LAYERS) if "bias" not in n]
+    groups = [
+        {"params": [p for n, p in model.named_parameters() if n in decay], "weight_decay": 0.1},
+        {"params": [p for n, p in model.named_parameters() if n not in decay], "weight_decay": 0.0},
+    ]
+    opt = torch.optim.AdamW(groups, lr=1e-2, betas=(0.9, 0.999), eps=1e-8)
+    sched = get_linear_schedule_with_warmup(opt, num_warmup_steps=1, num_training_steps=3)
+    (ids, mask, types), labels = big_batch()
+    ref = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types, "labels": labels}
+    for k in range(3):
+        out = model(input_ids=ids, attention_mask=mask, token_type_ids=types, labels=labels)
+        out.loss.backward()
+        norm = torch.nn.utils.clip_grad_norm_(model.parameters(), 0.5)
+        opt.step()
+        sched.step()
+        opt.zero_grad()
+        ref[f"loss.{k}"] = out.loss.detach().reshape(1)
+        ref[f"grad_norm.{k}"] = norm.detach().reshape(1)
+    for n, p in model.named_parameters():
+        ref["param." + n] = p.detach().clone()
+    save_file({k: v.contiguous() for k, v in ref.items()}, os.path.join(d, "optimizer_reference_batch20.safetensors"))
+    print("batch-20 optimizer losses", [float(ref[f"loss.{k}"]) for k in range(3)])
+
+
 def main():
     for problem, (num_labels, labels) in PROBLEMS.items():
         torch.manual_seed(1234)
@@ -164,6 +224,7 @@ def main():
                   metadata={"torch": torch.__version__, "transformers": __import__("transformers").__version__})
         print(problem, "loss", float(out.loss))
     optimizer_reference()
+    optimizer_reference_batch20()
     with open(os.path.join(OUT, "README.md"), "w") as f:
         f.write("Written by `scripts/make_tiny_fixtures.py` (see its docstring); do not edit.\n")
 

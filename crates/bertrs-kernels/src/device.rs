@@ -123,6 +123,25 @@ where
     items.iter().map(f).collect()
 }
 
+/// How many pieces (shards) a training batch of `examples` is split into, to run side by side
+/// as [`map_batches`] runs inference batches (each shard its own forward and backward, the
+/// gradients summed). On flex: one shard per [`TRAINING_SHARD_EXAMPLES`] examples, a rule of
+/// the batch alone, so the shards (and with them each shard's dropout stream) are the same on
+/// every machine whatever its core count. Elsewhere one: libtorch's and the GPUs' dropout
+/// masks come from their own generators, which shards running at once would draw from in a
+/// different order on every run.
+pub fn training_shards(device: &Device, examples: usize) -> usize {
+    #[cfg(feature = "flex")]
+    if crate::Kernels::of(&burn::tensor::Tensor::<1>::zeros([1], device)) == crate::Kernels::Flex {
+        return examples.div_ceil(TRAINING_SHARD_EXAMPLES).max(1);
+    }
+    let _ = (device, examples);
+    1
+}
+
+/// The examples per shard of a training batch on flex ([`training_shards`]).
+pub const TRAINING_SHARD_EXAMPLES: usize = 16;
+
 /// libtorch on the CPU: runs `work` (batches on rayon's threads) with libtorch's intra-op
 /// pool at one thread, so each batch's ops run on its own core instead of every op splitting
 /// over all of them and meeting at each op's end; the setting is process-wide and restored

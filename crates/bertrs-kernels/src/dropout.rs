@@ -18,6 +18,8 @@ use crate::flex_ops::ELEMS_PER_TASK;
 #[cfg(feature = "flex")]
 use crate::splitmix::{GOLDEN_GAMMA, mix64};
 
+pub use stream::with_dropout_stream;
+
 /// `x` with dropout `prob` applied (the caller decides whether this is training).
 pub fn dropout<const D: usize>(x: Tensor<D>, prob: f64) -> Tensor<D> {
     if prob == 0.0 {
@@ -34,20 +36,66 @@ pub fn dropout<const D: usize>(x: Tensor<D>, prob: f64) -> Tensor<D> {
     }
 }
 
-/// flex: `x ⊙ mask`, the mask drawn from a seed that the device's generator gives.
+/// flex: `x ⊙ mask`, the mask drawn from the seed that this thread's [`with_dropout_stream`]
+/// gives, else the device's generator.
 #[cfg(feature = "flex")]
 fn flex<const D: usize>(x: Tensor<D>, keep: f64) -> Tensor<D> {
     let device = x.device();
-    // 48 bits of seed from the device generator (two f32 uniforms, 24 bits each).
-    let draw = match Tensor::<1>::random([2], Distribution::Default, &device).into_data().try_into_vec_as::<f32>() {
+    let seed = stream::next().unwrap_or_else(|| device_seed(&device));
+    let shape = x.shape();
+    let mask = keep_mask(seed, shape.num_elements(), keep);
+    x * Tensor::<D>::from_data(burn::tensor::TensorData::new(mask, shape), &device)
+}
+
+/// 48 bits of seed from the device generator (two f32 uniforms, 24 bits each).
+#[cfg(feature = "flex")]
+fn device_seed(device: &burn::tensor::Device) -> u64 {
+    let draw = match Tensor::<1>::random([2], Distribution::Default, device).into_data().try_into_vec_as::<f32>() {
         Ok(v) => v,
         Err(e) => unreachable!("a flex float tensor is f32 host memory: {e:?}"),
     };
     let bits = |u: f32| (u as f64 * (1u64 << 24) as f64) as u64;
-    let seed = (bits(draw[0]) << 24) | bits(draw[1]);
-    let shape = x.shape();
-    let mask = keep_mask(seed, shape.num_elements(), keep);
-    x * Tensor::<D>::from_data(burn::tensor::TensorData::new(mask, shape), &device)
+    (bits(draw[0]) << 24) | bits(draw[1])
+}
+
+/// A thread's own source of dropout seeds, so that work running side by side (the shards of a
+/// training batch, `bertrs-train`) draws the same masks whatever the threads' interleaving:
+/// burn's device generator is one per backend and process, and concurrent draws from it
+/// would come in a different order on every run.
+mod stream {
+    use std::cell::Cell;
+
+    use crate::splitmix::{GOLDEN_GAMMA, mix64};
+
+    thread_local! {
+        /// The stream's seed and the number of seeds taken from it.
+        static STREAM: Cell<Option<(u64, u64)>> = const { Cell::new(None) };
+    }
+
+    /// Runs `f` with the dropout masks that this thread draws on flex (the counter-based
+    /// host masks) seeded from `seed`'s own stream instead of the device's generator: draw k
+    /// (from 1) takes `mix64(seed + k·γ)`, so `f`'s masks are a function of `seed` alone.
+    /// Nested calls (rayon may run another shard on this thread while one waits) restore the
+    /// outer stream when they end, also on unwinding. Other backends draw on the device as
+    /// before: their generators are their own.
+    pub fn with_dropout_stream<R>(seed: u64, f: impl FnOnce() -> R) -> R {
+        struct Restore(Option<(u64, u64)>);
+        impl Drop for Restore {
+            fn drop(&mut self) {
+                STREAM.set(self.0);
+            }
+        }
+        let _restore = Restore(STREAM.replace(Some((seed, 0))));
+        f()
+    }
+
+    /// The next seed of this thread's stream, if one is set.
+    #[cfg_attr(not(feature = "flex"), allow(dead_code))]
+    pub(super) fn next() -> Option<u64> {
+        let (seed, taken) = STREAM.get()?;
+        STREAM.set(Some((seed, taken + 1)));
+        Some(mix64(seed.wrapping_add((taken + 1).wrapping_mul(GOLDEN_GAMMA))))
+    }
 }
 
 /// `n` values: `1 / keep` with probability `keep`, else 0. Each 64-bit SplitMix64 output

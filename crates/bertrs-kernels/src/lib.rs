@@ -55,7 +55,7 @@ mod tch_ops;
 #[cfg(feature = "tch")]
 mod tch_tensor;
 
-pub use dropout::dropout;
+pub use dropout::{dropout, with_dropout_stream};
 pub use fused::{layer_norm, softmax_last};
 pub use gelu::gelu;
 pub use kernels::Kernels;

@@ -33,7 +33,10 @@ pub(crate) enum Phase {
 
 impl StepTimes {
     pub(crate) fn add(&mut self, phase: Phase, since: Instant) {
-        let dt = since.elapsed().as_secs_f64();
+        self.add_s(phase, since.elapsed().as_secs_f64());
+    }
+
+    pub(crate) fn add_s(&mut self, phase: Phase, dt: f64) {
         let slot = match phase {
             Phase::Data => &mut self.data_s,
             Phase::Forward => &mut self.forward_s,

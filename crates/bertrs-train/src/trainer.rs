@@ -116,6 +116,30 @@ struct MicroBatch<'a> {
     step: usize,
 }
 
+/// One shard's part of a micro-batch: its loss (weighted by its share of the micro-batch), its
+/// gradients, and the seconds its data and forward pass took.
+struct Shard {
+    loss: f64,
+    grads: GradientsParams,
+    data: f64,
+    forward: f64,
+}
+
+/// `indices` in `k` contiguous pieces of near-equal size (the first ones one longer), each
+/// with its number.
+fn shards(indices: &[usize], k: usize) -> Vec<(usize, &[usize])> {
+    let k = k.clamp(1, indices.len().max(1));
+    let (base, extra) = (indices.len() / k, indices.len() % k);
+    let mut rest = indices;
+    (0..k)
+        .map(|i| {
+            let (piece, tail) = rest.split_at(base + usize::from(i < extra));
+            rest = tail;
+            (i, piece)
+        })
+        .collect()
+}
+
 type OnStep = Box<dyn Fn(&Progress) + Send + Sync>;
 
 /// Runs training and evaluation on one device (the plain one; autodiff is added inside).
@@ -310,6 +334,13 @@ impl Trainer {
 
     /// One micro-batch (HF `training_step`): forward, loss, backward into `accumulator`, the
     /// loss divided by the step's number of micro-batches first. Returns the unscaled loss.
+    ///
+    /// On host backends the micro-batch runs as shards side by side (`training_shards`), each
+    /// with its own copy of the parameters' autodiff leaves (one graph per shard: burn merges
+    /// graphs that share a node and runs their backward passes under one lock) and its own
+    /// dropout stream. Each shard's loss is its examples' mean, weighted by its share of the
+    /// micro-batch, so the summed gradients are those of the micro-batch's mean loss (the mean
+    /// over examples, or over examples × labels, as all three problem types take it).
     fn training_step<M, D>(
         &self,
         model: &M,
@@ -324,22 +355,40 @@ impl Trainer {
         D: Dataset<Batch = M::Batch>,
     {
         ad.seed(micro.seed);
+        let shards = shards(micro.indices, bertrs_kernels::device::training_shards(ad, micro.indices.len()));
+        let n = micro.indices.len() as f64;
         let t = Instant::now();
-        let batch = train.batch(micro.indices, ad).map_err(Error::Batch)?;
-        times.add(Phase::Data, t);
-        let t = Instant::now();
-        let out = model.step(batch);
-        // Reading the loss waits for the forward pass (on asynchronous devices too).
-        let loss = out.loss.clone().into_scalar::<f32>();
-        times.add(Phase::Forward, t);
-        if !loss.is_finite() {
-            return Err(Error::NonFinite { what: "training loss", value: loss as f64, step: micro.step });
+        let outs = bertrs_kernels::device::map_batches(ad, &shards, |&(k, idx)| -> Result<Shard> {
+            bertrs_kernels::with_dropout_stream(bertrs_kernels::splitmix::mix64(micro.seed ^ k as u64), || {
+                let t = Instant::now();
+                let model = model.clone().fork(ad);
+                let batch = train.batch(idx, ad).map_err(Error::Batch)?;
+                let data = t.elapsed().as_secs_f64();
+                let out = model.step(batch);
+                // Reading the loss waits for the forward pass (on asynchronous devices too).
+                let loss = out.loss.clone().into_scalar::<f32>();
+                let forward = t.elapsed().as_secs_f64() - data;
+                if !loss.is_finite() {
+                    return Err(Error::NonFinite { what: "training loss", value: loss as f64, step: micro.step });
+                }
+                let weight = idx.len() as f64 / n / micro.of as f64;
+                let scaled = if weight != 1.0 { out.loss.mul_scalar(weight as f32) } else { out.loss };
+                let grads = GradientsParams::from_grads(scaled.backward(), &model);
+                Ok(Shard { loss: loss as f64 * idx.len() as f64 / n, grads, data, forward })
+            })
+        })?;
+        // Wall time: the slowest shard's data and forward, the rest (backward, summing the
+        // shards' gradients) as backward.
+        let (data, forward) = outs.iter().fold((0f64, 0f64), |(d, f), s| (d.max(s.data), f.max(s.forward)));
+        let mut loss = 0f64;
+        for shard in outs {
+            loss += shard.loss;
+            accumulator.accumulate(model, shard.grads);
         }
-        let t = Instant::now();
-        let scaled = if micro.of > 1 { out.loss.div_scalar(micro.of as f32) } else { out.loss };
-        accumulator.accumulate(model, GradientsParams::from_grads(scaled.backward(), model));
-        times.add(Phase::Backward, t);
-        Ok(loss as f64)
+        times.add_s(Phase::Data, data);
+        times.add_s(Phase::Forward, forward);
+        times.add_s(Phase::Backward, (t.elapsed().as_secs_f64() - data - forward).max(0.0));
+        Ok(loss)
     }
 
     /// Clipping by the global norm, the scheduled rate, AdamW's update: the model after step
@@ -528,5 +577,23 @@ fn check_finite<M: burn::module::Module>(model: &M, step: usize) -> Result<()> {
     match v.0 {
         Some(value) => Err(Error::NonFinite { what: "weight", value, step }),
         None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shards;
+
+    #[test]
+    fn shards_are_contiguous_near_equal_and_cover_the_batch() {
+        let idx: Vec<usize> = (100..117).collect();
+        let s = shards(&idx, 2);
+        assert_eq!(s, [(0, &idx[..9]), (1, &idx[9..])]);
+        let s = shards(&idx, 5);
+        assert_eq!(s.iter().map(|(_, p)| p.len()).collect::<Vec<_>>(), [4, 4, 3, 3, 3]);
+        assert_eq!(s.iter().flat_map(|(_, p)| p.iter().copied()).collect::<Vec<_>>(), idx);
+        // Never an empty shard: more shards than examples gives one per example.
+        assert_eq!(shards(&idx[..3], 8).len(), 3);
+        assert_eq!(shards(&idx, 0), [(0, &idx[..])]);
     }
 }
