@@ -106,6 +106,10 @@ where
     R: Send,
     E: Send,
 {
+    // One item: nothing to run beside it (and libtorch keeps its intra-op threads).
+    if items.len() <= 1 {
+        return items.iter().map(f).collect();
+    }
     let probe = burn::tensor::Tensor::<1>::zeros([1], device);
     #[cfg(feature = "flex")]
     if crate::Kernels::of(&probe) == crate::Kernels::Flex {
@@ -125,15 +129,24 @@ where
 
 /// How many pieces (shards) a training batch of `examples` is split into, to run side by side
 /// as [`map_batches`] runs inference batches (each shard its own forward and backward, the
-/// gradients summed). On flex: one shard per [`TRAINING_SHARD_EXAMPLES`] examples, a rule of
-/// the batch alone, so the shards (and with them each shard's dropout stream) are the same on
-/// every machine whatever its core count. Elsewhere one: libtorch's and the GPUs' dropout
-/// masks come from their own generators, which shards running at once would draw from in a
-/// different order on every run.
+/// gradients summed). On flex and libtorch's CPU device: one shard per
+/// [`TRAINING_SHARD_EXAMPLES`] examples, a rule of the batch alone, so the shards (and with
+/// them each shard's dropout stream) are the same on every machine whatever its core count.
+/// Their dropout masks are made on the host from each shard's stream (`with_dropout_stream`),
+/// which a libtorch-only build (without flex's host kernels) lacks: there, and on GPUs (one
+/// stream of work, and masks from the device's generator, which shards at once would draw
+/// from in a different order on every run), one shard.
 pub fn training_shards(device: &Device, examples: usize) -> usize {
     #[cfg(feature = "flex")]
-    if crate::Kernels::of(&burn::tensor::Tensor::<1>::zeros([1], device)) == crate::Kernels::Flex {
-        return examples.div_ceil(TRAINING_SHARD_EXAMPLES).max(1);
+    {
+        let probe = burn::tensor::Tensor::<1>::zeros([1], device);
+        #[cfg(feature = "tch")]
+        let host = crate::Kernels::of(&probe) == crate::Kernels::Flex || crate::tch_tensor::is_cpu_f32(&probe);
+        #[cfg(not(feature = "tch"))]
+        let host = crate::Kernels::of(&probe) == crate::Kernels::Flex;
+        if host {
+            return examples.div_ceil(TRAINING_SHARD_EXAMPLES).max(1);
+        }
     }
     let _ = (device, examples);
     1

@@ -28,7 +28,12 @@ pub fn dropout<const D: usize>(x: Tensor<D>, prob: f64) -> Tensor<D> {
     let keep = 1.0 - prob;
     match Kernels::of(&x) {
         #[cfg(feature = "flex")]
-        Kernels::Flex => flex(x, keep),
+        Kernels::Flex => host_mask(x, keep),
+        // libtorch's CPU device while a stream is set (a training shard, which runs beside
+        // others): the same host mask, since libtorch's one generator would be drawn from by
+        // the shards in a different order on every run.
+        #[cfg(all(feature = "flex", feature = "tch"))]
+        Kernels::Tch if stream::is_set() && crate::tch_tensor::is_cpu_f32(&x) => host_mask(x, keep),
         _ => {
             let mask = x.random_like(Distribution::Bernoulli(keep));
             (x * mask).mul_scalar(1.0 / keep)
@@ -36,10 +41,11 @@ pub fn dropout<const D: usize>(x: Tensor<D>, prob: f64) -> Tensor<D> {
     }
 }
 
-/// flex: `x ⊙ mask`, the mask drawn from the seed that this thread's [`with_dropout_stream`]
-/// gives, else the device's generator.
+/// `x ⊙ mask` with the mask made on the host (flex's memory, or copied to libtorch's CPU
+/// tensor), drawn from the seed that this thread's [`with_dropout_stream`] gives, else the
+/// device's generator.
 #[cfg(feature = "flex")]
-fn flex<const D: usize>(x: Tensor<D>, keep: f64) -> Tensor<D> {
+fn host_mask<const D: usize>(x: Tensor<D>, keep: f64) -> Tensor<D> {
     let device = x.device();
     let seed = stream::next().unwrap_or_else(|| device_seed(&device));
     let shape = x.shape();
@@ -87,6 +93,12 @@ mod stream {
         }
         let _restore = Restore(STREAM.replace(Some((seed, 0))));
         f()
+    }
+
+    /// Whether this thread has a stream set.
+    #[cfg_attr(not(all(feature = "flex", feature = "tch")), allow(dead_code))]
+    pub(super) fn is_set() -> bool {
+        STREAM.get().is_some()
     }
 
     /// The next seed of this thread's stream, if one is set.
