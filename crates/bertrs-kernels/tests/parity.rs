@@ -169,11 +169,18 @@ fn dropout_masks_scale_route_gradients_and_follow_the_seed() {
 
 /// The in-place AdamW step, where the backend has one, against burn's AdamW over steps with
 /// weight decay; a parameter whose buffer another tensor shares is not changed under it.
+/// The large shape is over 2^20 elements: libtorch's path updates it chunk by chunk, the
+/// last chunk a partial one.
 #[test]
 fn adamw_in_place_matches_burns() {
+    adamw_matches_burns([40, 33]);
+    adamw_matches_burns([1030, 1025]);
+}
+
+fn adamw_matches_burns(shape: [usize; 2]) {
     let device = device();
-    let p0 = random([40, 33], &device);
-    let g0 = random([40, 33], &device).mul_scalar(0.05);
+    let p0 = random(shape, &device);
+    let g0 = random(shape, &device).mul_scalar(0.05);
     let has_path = adamw::applies(&p0, &g0, None);
     assert_eq!(has_path, expected_kernels() != Kernels::Generic);
     if !has_path {
