@@ -74,11 +74,9 @@ def write_tokenizer(d):
     return tok
 
 
-def optimizer_reference():
-    """5 steps of HF's optimizer recipe on the single-label tiny model and fixture batch:
-    AdamW (eps 1e-8, weight decay 0.1 except biases and LayerNorm, as Trainer groups them),
-    get_linear_schedule_with_warmup(warmup 2, total 5), clip_grad_norm_(max_norm 0.5).
-    Writes optimizer_reference.safetensors: loss.<k>, grad_norm.<k>, and the final param.<name>."""
+def hf_optimizer(warmup, total):
+    """The single-label tiny model in train mode with HF Trainer's optimizer recipe: AdamW (lr
+    1e-2, eps 1e-8, weight decay 0.1 except biases and LayerNorm) and a linear schedule."""
     from transformers import get_linear_schedule_with_warmup
     from transformers.trainer_pt_utils import get_parameter_names
     from transformers.pytorch_utils import ALL_LAYERNORM_LAYERS
@@ -90,11 +88,27 @@ def optimizer_reference():
         {"params": [p for n, p in model.named_parameters() if n not in decay], "weight_decay": 0.0},
     ]
     opt = torch.optim.AdamW(groups, lr=1e-2, betas=(0.9, 0.999), eps=1e-8)
-    sched = get_linear_schedule_with_warmup(opt, num_warmup_steps=2, num_training_steps=5)
+    sched = get_linear_schedule_with_warmup(opt, num_warmup_steps=warmup, num_training_steps=total)
+    return d, model, opt, sched
+
+
+def optimizer_reference():
+    """5 steps of HF's optimizer recipe on the single-label tiny model and fixture batch:
+    AdamW (eps 1e-8, weight decay 0.1 except biases and LayerNorm, as Trainer groups them),
+    get_linear_schedule_with_warmup(warmup 2, total 5), clip_grad_norm_(max_norm 0.5).
+    Writes optimizer_reference.safetensors: loss.<k>, grad_norm.<k>, and the final param.<name>."""
     ids, mask, types = (torch.tensor(x) for x in (IDS, MASK, TYPES))
     labels = PROBLEMS["single_label_classification"][1]
-    ref = {}
-    for k in range(5):
+    train_steps("optimizer_reference.safetensors", 2, 5, (ids, mask, types), labels, {})
+
+
+def train_steps(name, warmup, steps, inputs, labels, ref):
+    """`steps` steps of `hf_optimizer(warmup, steps)` on one batch, each clipped at norm 0.5;
+    adds loss.<k>, grad_norm.<k> and the final param.<name> to `ref` and writes it to `name`
+    in the single-label directory."""
+    d, model, opt, sched = hf_optimizer(warmup=warmup, total=steps)
+    ids, mask, types = inputs
+    for k in range(steps):
         out = model(input_ids=ids, attention_mask=mask, token_type_ids=types, labels=labels)
         out.loss.backward()
         norm = torch.nn.utils.clip_grad_norm_(model.parameters(), 0.5)
@@ -105,8 +119,8 @@ def optimizer_reference():
         ref[f"grad_norm.{k}"] = norm.detach().reshape(1)
     for n, p in model.named_parameters():
         ref["param." + n] = p.detach().clone()
-    save_file({k: v.contiguous() for k, v in ref.items()}, os.path.join(d, "optimizer_reference.safetensors"))
-    print("optimizer losses", [float(ref[f"loss.{k}"]) for k in range(5)])
+    save_file({k: v.contiguous() for k, v in ref.items()}, os.path.join(d, name))
+    print(name, "losses", [float(ref[f"loss.{k}"]) for k in range(steps)])
 
 
 def big_batch():
@@ -139,33 +153,9 @@ def optimizer_reference_batch20():
     `big_batch()` as one batch of 20 (the loss is the mean over the 20, as Trainer's).
     Writes optimizer_reference_batch20.safetensors: input_ids, attention_mask,
     token_type_ids, labels, loss.<k>, grad_norm.<k>, and the final param.<name>."""
-    from transformers import get_linear_schedule_with_warmup
-    from transformers.trainer_pt_utils import get_parameter_names
-    from transformers.pytorch_utils import ALL_LAYERNORM_LAYERS
-    d = os.path.join(OUT, "single_label_classification")
-    model = BertForSequenceClassification.from_pretrained(d).train()
-    decay = [n for n in get_parameter_names(model, ALL_LAYERNORM_LAYERS) if "bias" not in n]
-    groups = [
-        {"params": [p for n, p in model.named_parameters() if n in decay], "weight_decay": 0.1},
-        {"params": [p for n, p in model.named_parameters() if n not in decay], "weight_decay": 0.0},
-    ]
-    opt = torch.optim.AdamW(groups, lr=1e-2, betas=(0.9, 0.999), eps=1e-8)
-    sched = get_linear_schedule_with_warmup(opt, num_warmup_steps=1, num_training_steps=3)
     (ids, mask, types), labels = big_batch()
     ref = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types, "labels": labels}
-    for k in range(3):
-        out = model(input_ids=ids, attention_mask=mask, token_type_ids=types, labels=labels)
-        out.loss.backward()
-        norm = torch.nn.utils.clip_grad_norm_(model.parameters(), 0.5)
-        opt.step()
-        sched.step()
-        opt.zero_grad()
-        ref[f"loss.{k}"] = out.loss.detach().reshape(1)
-        ref[f"grad_norm.{k}"] = norm.detach().reshape(1)
-    for n, p in model.named_parameters():
-        ref["param." + n] = p.detach().clone()
-    save_file({k: v.contiguous() for k, v in ref.items()}, os.path.join(d, "optimizer_reference_batch20.safetensors"))
-    print("batch-20 optimizer losses", [float(ref[f"loss.{k}"]) for k in range(3)])
+    train_steps("optimizer_reference_batch20.safetensors", 1, 3, (ids, mask, types), labels, ref)
 
 
 def main():
