@@ -6,9 +6,11 @@
 //! MiniLM training step's CPU time in the profile (BENCHMARKS.md), on the critical path. Here
 //! flex gets the mask from a counter-based SplitMix64 stream seeded by one draw from the
 //! device's generator, so `Device::seed` still decides every mask (exact resumption depends on
-//! that), and the scaling is folded into the mask (one multiply instead of two). Other
-//! backends keep burn's formulation: libtorch and the GPU backends generate masks with their
-//! own vectorised generators, on the device.
+//! that), and the scaling is folded into the mask (one multiply instead of two). Inside
+//! [`with_dropout_stream`] (each shard of a training batch, `bertrs-train`) the seeds come
+//! from that stream instead, and libtorch's CPU device takes the same host masks. Otherwise
+//! the other backends keep burn's formulation: libtorch and the GPU backends generate masks
+//! with their own vectorised generators, on the device.
 
 use burn::tensor::{Distribution, Tensor};
 
@@ -33,7 +35,7 @@ pub fn dropout<const D: usize>(x: Tensor<D>, prob: f64) -> Tensor<D> {
         // others): the same host mask, since libtorch's one generator would be drawn from by
         // the shards in a different order on every run.
         #[cfg(all(feature = "flex", feature = "tch"))]
-        Kernels::Tch if stream::is_set() && crate::tch_tensor::is_cpu_f32(&x) => host_mask(x, keep),
+        Kernels::Tch if stream::is_set() && crate::tch_tensor::is_cpu_f32_any(&x) => host_mask(x, keep),
         _ => {
             let mask = x.random_like(Distribution::Bernoulli(keep));
             (x * mask).mul_scalar(1.0 / keep)
@@ -78,12 +80,12 @@ mod stream {
         static STREAM: Cell<Option<(u64, u64)>> = const { Cell::new(None) };
     }
 
-    /// Runs `f` with the dropout masks that this thread draws on flex (the counter-based
-    /// host masks) seeded from `seed`'s own stream instead of the device's generator: draw k
-    /// (from 1) takes `mix64(seed + k·γ)`, so `f`'s masks are a function of `seed` alone.
-    /// Nested calls (rayon may run another shard on this thread while one waits) restore the
-    /// outer stream when they end, also on unwinding. Other backends draw on the device as
-    /// before: their generators are their own.
+    /// Runs `f` with the dropout masks that this thread draws on flex and libtorch's CPU
+    /// device (the counter-based host masks) seeded from `seed`'s own stream instead of the
+    /// device's generator: draw k (from 1) takes `mix64(seed + k·γ)`, so `f`'s masks are a
+    /// function of `seed` alone. Nested calls (rayon may run another shard on this thread
+    /// while one waits) restore the outer stream when they end, also on unwinding. GPU
+    /// backends draw on the device as before: their generators are their own.
     pub fn with_dropout_stream<R>(seed: u64, f: impl FnOnce() -> R) -> R {
         struct Restore(Option<(u64, u64)>);
         impl Drop for Restore {

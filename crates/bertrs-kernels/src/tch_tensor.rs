@@ -17,9 +17,15 @@ pub(crate) fn is_tch<const D: usize>(x: &Tensor<D>) -> bool {
     x.clone().try_into_primitive::<LibTorch>().is_ok() || x.clone().try_into_primitive::<Autodiff<LibTorch>>().is_ok()
 }
 
+/// Whether `t` is a plain f32 libtorch tensor on the CPU (a primitive our in-place passes can
+/// take).
+pub(crate) fn is_cpu_f32<const D: usize>(t: &Tensor<D>) -> bool {
+    t.dtype() == DType::F32 && t.clone().try_into_primitive::<LibTorch>().is_ok_and(|t| t.tensor.device() == tch::Device::Cpu)
+}
+
 /// Whether `t` is an f32 libtorch tensor on the CPU, plain or under autodiff (burn's device
 /// equality ignores autodiff).
-pub(crate) fn is_cpu_f32<const D: usize>(t: &Tensor<D>) -> bool {
+pub(crate) fn is_cpu_f32_any<const D: usize>(t: &Tensor<D>) -> bool {
     t.dtype() == DType::F32 && t.device() == burn::tensor::Device::libtorch()
 }
 
