@@ -24,6 +24,9 @@ impl Classifier for Task {
         let out = self.model.forward_with_labels(input, labels).unwrap();
         StepOutput { loss: out.loss.unwrap(), logits: out.logits }
     }
+    fn parallel_shards(&self) -> bool {
+        true
+    }
 }
 
 struct Rows(HashMap<String, RefTensor>);

@@ -77,6 +77,11 @@ impl Classifier for BertTask {
         StepOutput { loss, logits }
     }
 
+    /// BERT's dropout is `bertrs_kernels::dropout`: its masks follow each shard's stream.
+    fn parallel_shards(&self) -> bool {
+        true
+    }
+
     /// Each checkpoint is also a complete HF directory (as HF's `checkpoint-N/` are), so
     /// `predict`, `eval` and transformers load it directly.
     fn export(&self, dir: &Path) -> Result<(), bertrs_train::ExportError> {

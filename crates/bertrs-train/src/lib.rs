@@ -86,6 +86,15 @@ pub type BatchError = Box<dyn std::error::Error + Send + Sync>;
 pub trait Classifier: Module + Clone + Sync {
     type Batch;
     fn step(&self, batch: Self::Batch) -> StepOutput;
+    /// Whether a training batch may run as shards side by side (on flex and libtorch's CPU
+    /// device, `bertrs_kernels::device::training_shards`): only when every random draw of
+    /// `step` follows the thread's dropout stream, as `bertrs_kernels::dropout`'s (BERT's
+    /// dropout) do. burn's own `Dropout` draws from the device's generator, one per process,
+    /// which shards running at once would draw from in a different order on every run; so the
+    /// default is one shard.
+    fn parallel_shards(&self) -> bool {
+        false
+    }
     /// Extra files for each checkpoint directory (e.g. an HF model directory, so a checkpoint
     /// loads like any saved model); the trainer's own record is written regardless.
     fn export(&self, _dir: &Path) -> std::result::Result<(), ExportError> {

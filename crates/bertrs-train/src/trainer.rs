@@ -335,10 +335,11 @@ impl Trainer {
     /// One micro-batch (HF `training_step`): forward, loss, backward into `accumulator`, the
     /// loss divided by the step's number of micro-batches first. Returns the unscaled loss.
     ///
-    /// On host backends the micro-batch runs as shards side by side (`training_shards`), each
-    /// with its own copy of the parameters' autodiff leaves (one graph per shard: burn merges
-    /// graphs that share a node and runs their backward passes under one lock) and its own
-    /// dropout stream. Each shard's loss is its examples' mean, weighted by its share of the
+    /// On host backends, for a model whose draws follow the dropout stream
+    /// (`Classifier::parallel_shards`), the micro-batch runs as shards side by side
+    /// (`training_shards`), each with its own copy of the parameters' autodiff leaves (one
+    /// graph per shard: burn merges graphs that share a node and runs their backward passes
+    /// under one lock) and its own dropout stream. Each shard's loss is its examples' mean, weighted by its share of the
     /// micro-batch, so the summed gradients are those of the micro-batch's mean loss (the mean
     /// over examples, or over examples × labels, as all three problem types take it).
     fn training_step<M, D>(
@@ -355,7 +356,8 @@ impl Trainer {
         D: Dataset<Batch = M::Batch>,
     {
         ad.seed(micro.seed);
-        let shards = shards(micro.indices, bertrs_kernels::device::training_shards(ad, micro.indices.len()));
+        let k = if model.parallel_shards() { bertrs_kernels::device::training_shards(ad, micro.indices.len()) } else { 1 };
+        let shards = shards(micro.indices, k);
         let n = micro.indices.len() as f64;
         let t = Instant::now();
         let outs = bertrs_kernels::device::map_batches(ad, &shards, |&(k, idx)| -> Result<Shard> {

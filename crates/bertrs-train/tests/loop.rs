@@ -4,6 +4,9 @@
 //! the limit, and bad checkpoints are errors.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use bertrs_kernels::device::BackendChoice;
 
 use bertrs_train::{
     BatchError, Classifier, Dataset, Error, EvalMetrics, EvalStrategy, SaveStrategy, SchedulerType, StepOutput, Target, Trainer, TrainingArgs,
@@ -30,6 +33,7 @@ impl Toy {
 impl Classifier for Toy {
     type Batch = (Tensor<2>, Tensor<1, Int>);
     fn step(&self, (x, y): Self::Batch) -> StepOutput {
+        LARGEST_STEP.fetch_max(x.dims()[0], Ordering::SeqCst);
         let logits = self.linear.forward(self.dropout.forward(x));
         let loss = CrossEntropyLossConfig::new().init(&logits.device()).forward(logits.clone(), y);
         StepOutput { loss, logits }
@@ -424,4 +428,43 @@ fn evaluation_follows_the_targets() {
     let mses: Vec<f64> = out.log_history.iter().filter_map(|e| e.metric("mse")).collect();
     assert_eq!(mses.len(), 2);
     assert_eq!(out.best_metric, Some(mses.iter().cloned().fold(f64::INFINITY, f64::min)));
+}
+
+/// The largest batch a `Toy::step` has been given since the last reset.
+static LARGEST_STEP: AtomicUsize = AtomicUsize::new(0);
+
+/// A `Toy` that declares its draws per shard, as BERT's dropout makes them.
+#[derive(Module, Debug)]
+struct ShardedToy {
+    toy: Toy,
+}
+
+impl Classifier for ShardedToy {
+    type Batch = (Tensor<2>, Tensor<1, Int>);
+    fn step(&self, batch: Self::Batch) -> StepOutput {
+        self.toy.step(batch)
+    }
+    fn parallel_shards(&self) -> bool {
+        true
+    }
+}
+
+/// A model with burn's own dropout (draws from the device generator) trains each batch of 32
+/// whole; one that declares `parallel_shards` gets it as two shards of 16 on flex and
+/// libtorch's CPU device (one batch on a GPU).
+#[test]
+fn only_models_that_draw_per_shard_are_sharded() {
+    let _serial = serial();
+    let data = points(64);
+    let mut a = args();
+    a.per_device_train_batch_size = 32;
+    a.num_train_epochs = 1.0;
+    LARGEST_STEP.store(0, Ordering::SeqCst);
+    run(a.clone(), &data, None, None).unwrap();
+    assert_eq!(LARGEST_STEP.load(Ordering::SeqCst), 32);
+    LARGEST_STEP.store(0, Ordering::SeqCst);
+    let trainer = Trainer::new(a, device(), 3).unwrap();
+    trainer.train(ShardedToy { toy: Toy::new(0.0, &device().autodiff()) }, &data, None, |_| {}).unwrap();
+    let host = matches!(bertrs_kernels::device::BackendChoice::under_test(), Ok(BackendChoice::Flex | BackendChoice::Tch));
+    assert_eq!(LARGEST_STEP.load(Ordering::SeqCst), if host { 16 } else { 32 });
 }
