@@ -154,7 +154,7 @@ pub fn training_shards(device: &Device, examples: usize) -> usize {
 
 /// The examples per shard of a training batch on flex and libtorch's CPU device
 /// ([`training_shards`]). Two shards of 16 trained a batch of 32 fastest on two cores
-/// (48.5–53.9 examples/s; four of 8: 36.5–40.0; one: 32.8–33.8).
+/// (46.4–53.9 examples/s; four of 8: 36.5–40.0; one: 32.8–33.8).
 pub const TRAINING_SHARD_EXAMPLES: usize = 16;
 
 /// libtorch on the CPU: runs `work` (batches on rayon's threads) with libtorch's intra-op
