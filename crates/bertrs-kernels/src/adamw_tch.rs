@@ -184,6 +184,20 @@ mod tests {
         out.into_iter().map(f32::to_bits).collect()
     }
 
+    /// The product through `mul.out` and a 0-dim tensor is `mul_(number)`'s, bit for bit
+    /// (the number taken at f32 precision both ways), for scalars that do not round exactly.
+    #[test]
+    fn products_through_a_number_tensor_are_mul_scalars() {
+        let g = tch::Tensor::randn([4099], (tch::Kind::Float, tch::Device::Cpu));
+        for c in [1.0 - 0.999f64, -5e-5 / (1.0 - 0.9f64.powi(3)), 1.0 / 3.0] {
+            let out = g.zeros_like();
+            let _ = g.mul_out(&out, &number(c));
+            let mut want = g.copy();
+            let _ = want.g_mul_scalar_(c);
+            assert_eq!(bits(&out), bits(&want), "× {c}");
+        }
+    }
+
     /// Raising `v`'s zeros and subnormals before the square root gives the denominator's
     /// exact bits wherever the guard allows it, and the guard allows it at HF's defaults
     /// (ε = 1e-8, β2 = 0.999 from the first step) but not with ε = 0 or a tiny ε, where the
