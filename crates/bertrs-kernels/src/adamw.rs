@@ -34,6 +34,22 @@ pub struct Step {
     pub epsilon: f64,
 }
 
+impl Step {
+    /// Step `t` (counting from 1) of `torch.optim.AdamW` with these hyperparameters, the
+    /// scalars computed in f64 as `_single_tensor_adamw` computes them in Python.
+    pub fn torch(lr: f64, weight_decay: f64, beta_1: f64, beta_2: f64, epsilon: f64, t: i32) -> Self {
+        Step {
+            decay: 1.0 - lr * weight_decay,
+            one_minus_beta_1: 1.0 - beta_1,
+            beta_2,
+            one_minus_beta_2: 1.0 - beta_2,
+            step_size: lr / (1.0 - beta_1.powi(t)),
+            bias_correction_2_sqrt: (1.0 - beta_2.powi(t)).sqrt(),
+            epsilon,
+        }
+    }
+}
+
 /// Memory kept between steps by the libtorch path: a buffer as large as the largest parameter
 /// (see `adamw_tch.rs`). Empty on other backends.
 #[derive(Clone, Default)]

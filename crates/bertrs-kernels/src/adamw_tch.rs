@@ -165,16 +165,7 @@ mod tests {
     use super::*;
 
     fn step(epsilon: f64, t: i32) -> Step {
-        let (b1, b2, lr) = (0.9f64, 0.999f64, 5e-5);
-        Step {
-            decay: 1.0,
-            one_minus_beta_1: 1.0 - b1,
-            beta_2: b2,
-            one_minus_beta_2: 1.0 - b2,
-            step_size: lr / (1.0 - b1.powi(t)),
-            bias_correction_2_sqrt: (1.0 - b2.powi(t)).sqrt(),
-            epsilon,
-        }
+        Step::torch(5e-5, 0.0, 0.9, 0.999, epsilon, t)
     }
 
     fn bits(t: &tch::Tensor) -> Vec<u32> {

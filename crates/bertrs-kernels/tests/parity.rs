@@ -198,15 +198,7 @@ fn adamw_matches_burns(shape: [usize; 2]) {
     let (mut q, mut state) = (p0, None);
     for t in 1..=3 {
         let g = g0.clone().mul_scalar(t as f64);
-        let s = adamw::Step {
-            decay: 1.0 - lr * wd,
-            one_minus_beta_1: 1.0 - b1,
-            beta_2: b2,
-            one_minus_beta_2: 1.0 - b2,
-            step_size: lr / (1.0 - b1.powi(t)),
-            bias_correction_2_sqrt: (1.0 - b2.powi(t)).sqrt(),
-            epsilon: eps,
-        };
+        let s = adamw::Step::torch(lr, wd, b1, b2, eps, t);
         let moments = m.take().zip(v.take());
         let (np, nm, nv) = adamw::step(&s, &scratch, p, g.clone(), moments).expect("an in-place path");
         (p, m, v) = (np, Some(nm), Some(nv));

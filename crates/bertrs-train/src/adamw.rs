@@ -43,16 +43,7 @@ impl HfAdamW {
     /// The step's scalars, computed in f64 as `torch.optim.adamw._single_tensor_adamw`
     /// computes them in Python (`step` counts from 1).
     fn scalars(&self, lr: LearningRate, step: usize) -> Step {
-        let (b1, b2) = (self.beta_1, self.beta_2);
-        Step {
-            decay: 1.0 - lr * self.weight_decay,
-            one_minus_beta_1: 1.0 - b1,
-            beta_2: b2,
-            one_minus_beta_2: 1.0 - b2,
-            step_size: lr / (1.0 - b1.powi(step as i32)),
-            bias_correction_2_sqrt: (1.0 - b2.powi(step as i32)).sqrt(),
-            epsilon: self.epsilon,
-        }
+        Step::torch(lr, self.weight_decay, self.beta_1, self.beta_2, self.epsilon, step as i32)
     }
 }
 
